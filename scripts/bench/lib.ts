@@ -1,0 +1,56 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findOrStartMongo, findOrStartRedis, type ServiceHandle } from '../../src/dev/services';
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+export const median = (s: number[]) => percentile(s, 50);
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+/** Times `fn` once, in milliseconds. */
+export async function timeMs(fn: () => unknown): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/** Prints the machine-readable last line every benchmark ends with. */
+export function result(name: string, figures: Record<string, number | string>): void {
+  const parts = Object.entries(figures).map(([k, v]) => `${k}=${v}`);
+  process.stdout.write(`RESULT ${name} ${parts.join(' ')}\n`);
+}
+
+/** Finds or starts MongoDB and Redis through the same chain as the tests. */
+export async function benchServices(): Promise<{ mongoUri: string; redisUrl: string; stop(): Promise<void> }> {
+  const log = (m: string) => process.stderr.write(`[bench services] ${m}\n`);
+  const opts = { env: process.env, log, scratchDir: mkdtempSync(join(tmpdir(), 'mailwarden-bench-')) };
+  const handles: ServiceHandle[] = [];
+  const mongo = await findOrStartMongo(opts);
+  handles.push(mongo);
+  const redis = await findOrStartRedis(opts);
+  handles.push(redis);
+  return {
+    mongoUri: mongo.uri,
+    redisUrl: redis.uri,
+    stop: async () => {
+      for (const h of handles.reverse()) await h.stop();
+    },
+  };
+}
+
+/** Runs `total` calls of `fn` with at most `concurrency` in flight; returns wall-clock ms. */
+export async function runConcurrent(total: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await fn(next++);
+    }),
+  );
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}

@@ -1,0 +1,235 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDurationList } from './duration';
+
+/**
+ * The only module that reads the environment. Every variable of DESIGN §7 is
+ * validated here once; every problem is reported together (ConfigError).
+ */
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ResolverAddress {
+  host: string;
+  port: number;
+}
+
+const unset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const integer = (min = 0) =>
+  z.preprocess(
+    unset,
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(Number.MAX_SAFE_INTEGER)),
+  );
+
+const port = () =>
+  z.preprocess(
+    unset,
+    z
+      .string()
+      .regex(/^\d+$/, 'must be a port number')
+      .transform(Number)
+      .pipe(z.number().int().min(0).max(65535)),
+  );
+
+const bool = () =>
+  z.preprocess(
+    unset,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  );
+
+const text = () => z.preprocess(unset, z.string().trim().min(1));
+
+const hostnameRe = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+
+const masterKey = text().refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, {
+  message: 'must be 32 bytes encoded as base64 (openssl rand -base64 32)',
+});
+
+function parseResolver(raw: string): ResolverAddress | null {
+  const s = raw.trim();
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (bracketed) {
+    return isIP(bracketed[1]) === 6 ? { host: bracketed[1], port: Number(bracketed[2] ?? 53) } : null;
+  }
+  if (isIP(s)) return { host: s, port: 53 };
+  const v4port = /^([^:]+):(\d+)$/.exec(s);
+  if (v4port && isIP(v4port[1]) === 4 && Number(v4port[2]) <= 65535) return { host: v4port[1], port: Number(v4port[2]) };
+  return null;
+}
+
+const resolverList = z.string().transform((v, ctx) => {
+  const out: ResolverAddress[] = [];
+  for (const item of v.split(',').filter((x) => x.trim() !== '')) {
+    const r = parseResolver(item);
+    if (!r) ctx.addIssue({ code: 'custom', message: `"${item.trim()}" is not ip[:port] or [ipv6]:port` });
+    else out.push(r);
+  }
+  if (out.length === 0) ctx.addIssue({ code: 'custom', message: 'no resolver given' });
+  return out;
+});
+
+const ipList = z.preprocess(
+  (v) => (v === undefined ? '' : v),
+  z.string().transform((v, ctx) => {
+    const ips = v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    for (const ip of ips) if (!isIP(ip)) ctx.addIssue({ code: 'custom', message: `"${ip}" is not an IP address` });
+    return ips;
+  }),
+);
+
+const durationList = z.string().transform((v, ctx) => {
+  try {
+    return parseDurationList(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+function buildSchema(production: boolean, defaultResolvers: () => string) {
+  return z
+    .object({
+      NODE_ENV: z.preprocess(unset, z.string().default('development')),
+      PORT: port().default(8080),
+      HOST: text().default('0.0.0.0'),
+      SMTP_PORT: port().default(production ? 587 : 2587),
+      SMTP_HOST: text().default('0.0.0.0'),
+      MONGODB_URI: text().refine((v) => /^mongodb(\+srv)?:\/\//.test(v), 'must be a mongodb:// URI'),
+      REDIS_URL: text().refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
+      MASTER_KEY: masterKey,
+      ADMIN_API_KEY: text().refine((v) => v.length >= 24, 'must be at least 24 characters'),
+      DNS_RESOLVERS: z.preprocess((v) => unset(v) ?? defaultResolvers(), resolverList),
+      DNS_AUTH_PORT: port().default(53),
+      DNS_TIMEOUT_MS: integer(1).default(2000),
+      OUTBOUND_IPS: ipList,
+      SPF_INCLUDE_DOMAIN: text()
+        .default('_spf.mailwarden.local')
+        .refine((v) => hostnameRe.test(v), 'must be a domain name'),
+      PROPAGATION_WINDOW_MS: integer(1).default(72 * 3600_000),
+      PROPAGATION_SCHEDULE: z.preprocess((v) => unset(v) ?? '1m,2m,5m,10m,15m,30m', durationList),
+      RECHECK_INTERVAL_MS: integer(1).default(3600_000),
+      CONFIRM_DELAY_MS: integer(0).default(10 * 60_000),
+      DEGRADED_AFTER_MS: integer(0).default(6 * 3600_000),
+      SWEEP_INTERVAL_MS: integer(100).default(15_000),
+      CHECK_RETENTION_MS: integer(1).default(30 * 24 * 3600_000),
+      DKIM_RETIRE_AFTER_MS: integer(0).default(7 * 24 * 3600_000),
+      APPROVAL_MODE: z.preprocess(unset, z.enum(['manual', 'auto']).default('manual')),
+      DELIVERY_MODE: z.preprocess(unset, z.enum(['smarthost', 'capture', 'mx']).default(production ? 'smarthost' : 'capture')),
+      SMARTHOST_URL: text()
+        .default('smtp://127.0.0.1:25')
+        .refine((v) => /^smtps?:\/\/[^/]+/.test(v), 'must be an smtp:// or smtps:// URL'),
+      TLS_CERT_FILE: text().optional(),
+      TLS_KEY_FILE: text().optional(),
+      SMTP_MAX_MESSAGE_BYTES: integer(1024).default(10 * 1024 * 1024),
+      WEBHOOK_ALLOW_PRIVATE: bool().default(false),
+      LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+      QUEUE_PREFIX: text().default('{mw}'),
+      RELAY_HOSTNAME: text().default(hostname()),
+      DATA_DIR: text().default('./data'),
+    });
+}
+
+/** Rules that span variables; checked on the raw environment so they are reported with the rest. */
+function crossFieldProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (Boolean(unset(env.TLS_CERT_FILE)) !== Boolean(unset(env.TLS_KEY_FILE))) {
+    problems.push(`${env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: TLS_CERT_FILE and TLS_KEY_FILE go together`);
+  }
+  if (env.DELIVERY_MODE === 'mx') problems.push('DELIVERY_MODE: mx delivery is not available yet; use smarthost or capture');
+  return problems;
+}
+
+function resolvConfNameservers(read: (p: string) => string): string {
+  try {
+    return read('/etc/resolv.conf')
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+      .filter((x): x is string => Boolean(x) && isIP(x!.split('%')[0]) !== 0)
+      .map((ip) => (isIP(ip) === 6 ? `[${ip}]` : ip))
+      .join(',');
+  } catch {
+    return '';
+  }
+}
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
+  return {
+    env: e.NODE_ENV,
+    production: e.NODE_ENV === 'production',
+    http: { port: e.PORT, host: e.HOST },
+    smtp: {
+      port: e.SMTP_PORT,
+      host: e.SMTP_HOST,
+      hostname: e.RELAY_HOSTNAME,
+      maxMessageBytes: e.SMTP_MAX_MESSAGE_BYTES,
+      tlsCertFile: e.TLS_CERT_FILE,
+      tlsKeyFile: e.TLS_KEY_FILE,
+    },
+    mongodbUri: e.MONGODB_URI,
+    redisUrl: e.REDIS_URL,
+    masterKey: Buffer.from(e.MASTER_KEY, 'base64'),
+    adminApiKey: e.ADMIN_API_KEY,
+    dns: { resolvers: e.DNS_RESOLVERS, authPort: e.DNS_AUTH_PORT, timeoutMs: e.DNS_TIMEOUT_MS },
+    spf: { outboundIps: e.OUTBOUND_IPS, includeDomain: e.SPF_INCLUDE_DOMAIN.toLowerCase() },
+    verification: {
+      propagationWindowMs: e.PROPAGATION_WINDOW_MS,
+      propagationScheduleMs: e.PROPAGATION_SCHEDULE,
+      recheckIntervalMs: e.RECHECK_INTERVAL_MS,
+      confirmDelayMs: e.CONFIRM_DELAY_MS,
+      degradedAfterMs: e.DEGRADED_AFTER_MS,
+      sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+      checkRetentionMs: e.CHECK_RETENTION_MS,
+      approvalMode: e.APPROVAL_MODE,
+    },
+    dkim: { retireAfterMs: e.DKIM_RETIRE_AFTER_MS },
+    delivery: { mode: e.DELIVERY_MODE, smarthostUrl: e.SMARTHOST_URL },
+    webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
+    logLevel: e.LOG_LEVEL,
+    queuePrefix: e.QUEUE_PREFIX,
+    dataDir: e.DATA_DIR,
+  };
+}
+
+/** Every variable name the schema knows, for docs and tests. */
+export const CONFIG_VARIABLES = Object.keys(buildSchema(false, () => '').shape);
+
+/**
+ * Validates `env` (default: process.env) and returns the typed configuration.
+ * Throws ConfigError naming every invalid variable at once.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): Config {
+  const production = env.NODE_ENV === 'production';
+  const parsed = buildSchema(production, () => resolvConfNameservers(read)).safeParse(env);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? 'environment');
+        const message = i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message;
+        return `${name}: ${message}`;
+      });
+  problems.push(...crossFieldProblems(env));
+  if (!parsed.success || problems.length) throw new ConfigError([...new Set(problems)]);
+  return toConfig(parsed.data);
+}

@@ -1,0 +1,118 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { SealedSecret } from '../keys/key-cipher';
+import type { DkimAlgorithm } from '../keys/dkim-keys';
+
+export const DOMAIN_STATUSES = ['pending', 'verified', 'failed', 'suspended'] as const;
+export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
+export const APPROVAL_STATES = ['not_submitted', 'pending_review', 'approved', 'rejected'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
+export type RecordVerdict = 'pass' | 'fail' | 'temperror' | 'pending';
+
+export interface DkimSelectorDoc {
+  selector: string;
+  algorithm: DkimAlgorithm;
+  keyType: 'rsa' | 'ed25519';
+  /** The `p=` value. */
+  publicKey: string;
+  /** PKCS#8 PEM, sealed with AES-256-GCM under MASTER_KEY (aad: the selector). */
+  privateKey: SealedSecret;
+  status: 'active' | 'pending' | 'retired';
+  createdAt: Date;
+}
+
+export interface NameserverVerdictDoc {
+  host: string;
+  ip: string;
+  status: RecordVerdict;
+  found: string[];
+  reason: string | null;
+}
+
+/** The latest verdict for one record, copied from the newest check for cheap reads. */
+export interface RecordStateDoc {
+  purpose: 'spf' | 'dkim';
+  selector: string | null;
+  status: RecordVerdict;
+  found: string[];
+  reason: string | null;
+  /** Suggested value when it differs from the issued one (a merged SPF record). */
+  suggested: string | null;
+  nameservers: NameserverVerdictDoc[];
+}
+
+export interface DomainDoc {
+  _id: string;
+  accountId: string;
+  /** Lowercase A-label, no trailing dot. */
+  domain: string;
+  status: DomainStatus;
+  approval: ApprovalState;
+  approvalReason: string | null;
+  /** Bumped on every state change; guards conditional writes and names events. */
+  version: number;
+  spfInclude: string;
+  dkim: DkimSelectorDoc[];
+  records: RecordStateDoc[];
+  dmarc: { found: string | null; advice: string | null };
+  startedAt: Date;
+  deadlineAt: Date;
+  nextCheckAt: Date | null;
+  lastCheckedAt: Date | null;
+  verifiedAt: Date | null;
+  suspendedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const sealed = new Schema<SealedSecret>(
+  { kid: String, alg: String, iv: String, tag: String, ct: String },
+  { _id: false },
+);
+
+const dkimSelector = new Schema<DkimSelectorDoc>(
+  {
+    selector: { type: String, required: true },
+    algorithm: { type: String, required: true },
+    keyType: { type: String, required: true },
+    publicKey: { type: String, required: true },
+    privateKey: { type: sealed, required: true },
+    status: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+const schema = new Schema<DomainDoc>(
+  {
+    _id: { type: String, required: true },
+    accountId: { type: String, required: true },
+    domain: { type: String, required: true },
+    status: { type: String, required: true, enum: DOMAIN_STATUSES },
+    approval: { type: String, required: true, enum: APPROVAL_STATES },
+    approvalReason: { type: String, default: null },
+    version: { type: Number, required: true },
+    spfInclude: { type: String, required: true },
+    dkim: { type: [dkimSelector], required: true },
+    records: { type: Schema.Types.Mixed, default: [] },
+    dmarc: { type: Schema.Types.Mixed, default: { found: null, advice: null } },
+    startedAt: { type: Date, required: true },
+    deadlineAt: { type: Date, required: true },
+    nextCheckAt: { type: Date, default: null },
+    lastCheckedAt: { type: Date, default: null },
+    verifiedAt: { type: Date, default: null },
+    suspendedAt: { type: Date, default: null },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'domains', minimize: false },
+);
+// One registration of a name per account; two accounts may each prove the same name.
+schema.index({ accountId: 1, domain: 1 }, { unique: true });
+// Cursor pagination within an account.
+schema.index({ accountId: 1, _id: 1 });
+// The sweeper's due query (DESIGN §2): work per tick grows with due domains only.
+schema.index({ nextCheckAt: 1 });
+
+export function domainModel(conn: Connection): Model<DomainDoc> {
+  return conn.models.Domain ?? conn.model<DomainDoc>('Domain', schema);
+}

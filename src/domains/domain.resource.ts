@@ -1,0 +1,101 @@
+import type { DomainDoc, RecordStateDoc } from './domain.model';
+import { dkimRecordName, dkimValue, spfValue, splitTxt } from './records';
+
+/** The domain resource of DESIGN §6, as every route and webhook shows it. */
+export interface DomainResource {
+  id: string;
+  domain: string;
+  status: DomainDoc['status'];
+  approval: DomainDoc['approval'];
+  sending: { allowed: boolean; reason: string };
+  records: Array<{
+    purpose: 'spf' | 'dkim';
+    type: 'TXT';
+    name: string;
+    selector?: string;
+    algorithm?: string;
+    value: string;
+    strings: string[];
+    status: RecordStateDoc['status'];
+    found: string[];
+    reason: string | null;
+    nameservers: RecordStateDoc['nameservers'];
+  }>;
+  dmarc: { found: string | null; advice: string | null };
+  verification: {
+    startedAt: string;
+    deadlineAt: string;
+    lastCheckedAt: string | null;
+    nextCheckAt: string | null;
+    verifiedAt: string | null;
+    suspendedAt: string | null;
+  };
+  version: number;
+  createdAt: string;
+}
+
+/** Whether the relay may send for this domain, and why not. */
+export function sendingDecision(d: Pick<DomainDoc, 'status' | 'approval'>): { allowed: boolean; reason: string } {
+  if (d.status === 'suspended') return { allowed: false, reason: 'domain is suspended: its DNS records no longer verify' };
+  if (d.status === 'failed') return { allowed: false, reason: 'verification failed: the records were not found within the propagation window' };
+  if (d.status === 'pending') return { allowed: false, reason: 'domain is not verified yet' };
+  if (d.approval === 'approved') return { allowed: true, reason: 'verified and approved' };
+  if (d.approval === 'rejected') return { allowed: false, reason: 'sending was rejected in review' };
+  if (d.approval === 'pending_review') return { allowed: false, reason: 'awaiting review of the questionnaire' };
+  return { allowed: false, reason: 'questionnaire not submitted' };
+}
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+function latest(doc: DomainDoc, purpose: 'spf' | 'dkim', selector: string | null): RecordStateDoc | undefined {
+  return doc.records.find((r) => r.purpose === purpose && (purpose === 'spf' || r.selector === selector));
+}
+
+function state(r: RecordStateDoc | undefined) {
+  return {
+    status: r?.status ?? ('pending' as const),
+    found: r?.found ?? [],
+    reason: r?.reason ?? null,
+    nameservers: r?.nameservers ?? [],
+  };
+}
+
+export function toDomainResource(doc: DomainDoc): DomainResource {
+  const spf = latest(doc, 'spf', null);
+  const spfRecordValue = spf?.suggested ?? spfValue(doc.spfInclude);
+  const records: DomainResource['records'] = [
+    { purpose: 'spf', type: 'TXT', name: doc.domain, value: spfRecordValue, strings: splitTxt(spfRecordValue), ...state(spf) },
+  ];
+  for (const sel of doc.dkim.filter((s) => s.status !== 'retired')) {
+    const value = dkimValue(sel.keyType, sel.publicKey);
+    records.push({
+      purpose: 'dkim',
+      type: 'TXT',
+      name: dkimRecordName(sel.selector, doc.domain),
+      selector: sel.selector,
+      algorithm: sel.algorithm,
+      value,
+      strings: splitTxt(value),
+      ...state(latest(doc, 'dkim', sel.selector)),
+    });
+  }
+  return {
+    id: doc._id,
+    domain: doc.domain,
+    status: doc.status,
+    approval: doc.approval,
+    sending: sendingDecision(doc),
+    records,
+    dmarc: { found: doc.dmarc?.found ?? null, advice: doc.dmarc?.advice ?? null },
+    verification: {
+      startedAt: iso(doc.startedAt)!,
+      deadlineAt: iso(doc.deadlineAt)!,
+      lastCheckedAt: iso(doc.lastCheckedAt),
+      nextCheckAt: iso(doc.nextCheckAt),
+      verifiedAt: iso(doc.verifiedAt),
+      suspendedAt: iso(doc.suspendedAt),
+    },
+    version: doc.version,
+    createdAt: iso(doc.createdAt)!,
+  };
+}

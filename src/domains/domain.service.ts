@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock';
+import { ConflictError, NotFoundError, isDuplicateKeyError } from '../errors';
+import { newId } from '../ids';
+import { generateDkimKeyPair, type DkimAlgorithm } from '../keys/dkim-keys';
+import type { KeyCipher } from '../keys/key-cipher';
+import type { DomainDoc } from './domain.model';
+import { toDomainResource, type DomainResource } from './domain.resource';
+import type { DomainStore } from './domain.store';
+
+export interface DomainServiceOptions {
+  spfIncludeDomain: string;
+  propagationWindowMs: number;
+}
+
+export interface DomainPage {
+  data: DomainResource[];
+  nextCursor: string | null;
+}
+
+export class DomainService {
+  constructor(
+    private readonly store: DomainStore,
+    private readonly cipher: KeyCipher,
+    private readonly clock: Clock,
+    private readonly options: DomainServiceOptions,
+  ) {}
+
+  /**
+   * Registers a sending domain for an account: issues a DKIM key pair under a fresh
+   * UUID selector (private key sealed at rest) and the SPF value, and starts the
+   * propagation window. The first check is due at once.
+   */
+  async register(accountId: string, domain: string, algorithm: DkimAlgorithm): Promise<DomainResource> {
+    const key = await generateDkimKeyPair(algorithm);
+    const selector = randomUUID();
+    const now = this.clock.now();
+    const doc: DomainDoc = {
+      _id: newId('dom', now.getTime()),
+      accountId,
+      domain,
+      status: 'pending',
+      approval: 'not_submitted',
+      approvalReason: null,
+      version: 1,
+      spfInclude: this.options.spfIncludeDomain,
+      dkim: [
+        {
+          selector,
+          algorithm,
+          keyType: key.keyType,
+          publicKey: key.publicKey,
+          privateKey: this.cipher.seal(key.privateKeyPem, selector),
+          status: 'active',
+          createdAt: now,
+        },
+      ],
+      records: [],
+      dmarc: { found: null, advice: null },
+      startedAt: now,
+      deadlineAt: new Date(now.getTime() + this.options.propagationWindowMs),
+      nextCheckAt: now,
+      lastCheckedAt: null,
+      verifiedAt: null,
+      suspendedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.store.insert(doc);
+    } catch (err) {
+      if (isDuplicateKeyError(err)) throw new ConflictError(`${domain} is already registered for this account`);
+      throw err;
+    }
+    return toDomainResource(doc);
+  }
+
+  /** One domain of the account; NotFoundError for any other account's id. */
+  async get(accountId: string, id: string): Promise<DomainResource> {
+    const doc = await this.store.findForAccount(accountId, id);
+    if (!doc) throw new NotFoundError('domain');
+    return toDomainResource(doc);
+  }
+
+  /** A page of the account's domains, oldest first; pass nextCursor as `after` for the next page. */
+  async list(accountId: string, limit: number, after?: string): Promise<DomainPage> {
+    const docs = await this.store.listForAccount(accountId, limit + 1, after);
+    const page = docs.slice(0, limit);
+    return { data: page.map(toDomainResource), nextCursor: docs.length > limit ? page[page.length - 1]._id : null };
+  }
+
+  /** Removes the domain, which ends its checks. */
+  async remove(accountId: string, id: string): Promise<void> {
+    if (!(await this.store.deleteForAccount(accountId, id))) throw new NotFoundError('domain');
+  }
+
+  /** The sealed private key of a selector, opened (for signing only; never returned by a route). */
+  openPrivateKey(doc: DomainDoc, selector: string): string {
+    const sel = doc.dkim.find((s) => s.selector === selector);
+    if (!sel) throw new NotFoundError('selector');
+    return this.cipher.open(sel.privateKey, selector);
+  }
+}

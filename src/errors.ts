@@ -1,0 +1,74 @@
+/** A field-level problem, reported in problem+json `errors[]`. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Base class of every error the service maps to an HTTP status or SMTP reply. */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    readonly httpStatus: number,
+    message: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string, errors?: FieldError[]) {
+    super('validation_failed', 400, message, errors);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = 'a valid API key is required') {
+    super('unauthorized', 401, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'this key may not use this route') {
+    super('forbidden', 403, message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super('not_found', 404, `${what} not found`);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super('conflict', 409, message);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(message: string) {
+    super('payload_too_large', 413, message);
+  }
+}
+
+export class UnavailableError extends AppError {
+  constructor(message: string) {
+    super('unavailable', 503, message);
+  }
+}
+
+/** MongoDB's duplicate-key error, recognised by its code, never by its text. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('rate_limited', 429, message);
+  }
+}

@@ -1,0 +1,41 @@
+import express, { type Express } from 'express';
+import type { AccountService } from '../accounts/account.service';
+import type { DomainService } from '../domains/domain.service';
+import type { Logger } from '../logger';
+import { authenticate } from './auth';
+import type { HttpMetrics } from './metrics';
+import { openApiDocument } from './openapi';
+import { notFoundHandler, problemHandler } from './problem';
+import { accountsRoutes } from './routes/accounts.routes';
+import { domainsRoutes } from './routes/domains.routes';
+import { healthRoutes, type Probe } from './routes/health.routes';
+
+export interface HttpDeps {
+  logger: Logger;
+  accounts: AccountService;
+  domains: DomainService;
+  probes: Record<string, Probe>;
+  metrics: HttpMetrics;
+  version: string;
+}
+
+/** The express app: public service routes, then bearer-authenticated /v1. */
+export function createHttpApp(deps: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', 'weak');
+  app.set('query parser', 'simple');
+  app.use(deps.metrics.middleware);
+  app.use(healthRoutes(deps.probes, deps.metrics.registry));
+  const openapi = openApiDocument(deps.version);
+  app.get('/openapi.json', (_req, res) => void res.json(openapi));
+
+  app.use('/v1', authenticate(deps.accounts));
+  app.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
+  app.use(accountsRoutes(deps.accounts));
+  app.use(domainsRoutes(deps.domains));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(deps.logger));
+  return app;
+}

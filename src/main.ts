@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createContainer, type Container } from './container';
+import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
+import { createLogger, type Logger } from './logger';
+
+export const ROLES = ['api', 'worker', 'relay', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface MainIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
+  stopSignal: Promise<string>;
+}
+
+const USAGE = `usage: mailwarden <api|worker|relay|all>\n`;
+
+function listen(container: Container, logger: Logger): Promise<Server> {
+  const { port, host } = container.config.http;
+  return new Promise((resolve, reject) => {
+    const server = container.http.listen(port, host, () => {
+      logger.info({ port, host }, 'http api listening');
+      resolve(server);
+    });
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/** Runs one role until a stop signal; returns the process exit code. */
+export async function main(argv: string[], env: Record<string, string | undefined>, io: MainIo): Promise<number> {
+  const role = (argv[0] ?? 'all') as Role;
+  if (!ROLES.includes(role)) {
+    io.stderr(USAGE);
+    return 2;
+  }
+  const production = env.NODE_ENV === 'production';
+  let config: Config;
+  let dev: DevEnvironment | undefined;
+  try {
+    if (production) {
+      config = loadConfig(env);
+    } else {
+      // Validate everything we will not fill in first, so a typo fails before any store starts.
+      loadConfig({
+        ...env,
+        MONGODB_URI: env.MONGODB_URI || 'mongodb://placeholder',
+        REDIS_URL: env.REDIS_URL || 'redis://placeholder',
+        MASTER_KEY: env.MASTER_KEY || Buffer.alloc(32).toString('base64'),
+        ADMIN_API_KEY: env.ADMIN_API_KEY || 'x'.repeat(32),
+      });
+      const bootLog = createLogger(env.LOG_LEVEL || 'info');
+      dev = await prepareDevEnvironment(env, (m) => bootLog.info(m), io.stdout);
+      config = loadConfig(dev.env);
+      for (const f of dev.filled) bootLog.info({ filled: f }, 'development: filled in a missing setting');
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr(`mailwarden: ${err.message}\n`);
+      return 1;
+    }
+    io.stderr(`mailwarden: cannot start: ${(err as Error).message}\n`);
+    await dev?.stop();
+    return 1;
+  }
+
+  const logger = createLogger(config.logLevel);
+  let container: Container;
+  try {
+    container = await createContainer(config, logger, { defaultMetrics: true });
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, 'cannot connect to the stores');
+    await dev?.stop();
+    return 1;
+  }
+
+  let server: Server | undefined;
+  try {
+    if (role === 'api' || role === 'all') server = await listen(container, logger);
+    if (role === 'worker' || role === 'all') logger.info('worker role: no queue processors are implemented in this build yet');
+    if (role === 'relay' || role === 'all') logger.info('relay role: the SMTP relay is not implemented in this build yet');
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, 'cannot start');
+    await container.close();
+    await dev?.stop();
+    return 1;
+  }
+  logger.info({ role, env: config.env }, 'mailwarden started');
+
+  const signal = await io.stopSignal;
+  logger.info({ signal }, 'shutting down');
+  if (server) await closeServer(server);
+  await container.close();
+  await dev?.stop();
+  logger.info('stopped');
+  return 0;
+}
+
+if (require.main === module) {
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  main(process.argv.slice(2), process.env, {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    stopSignal,
+  }).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`mailwarden: fatal: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

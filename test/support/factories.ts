@@ -1,0 +1,22 @@
+import request from 'supertest';
+import type { Express } from 'express';
+import { ADMIN_KEY } from './services';
+
+export interface TestAccount {
+  id: string;
+  apiKey: string;
+  auth: { Authorization: string };
+}
+
+/** Creates an account through the API, as an operator would. */
+export async function createAccount(app: Express, name = 'Acme'): Promise<TestAccount> {
+  const res = await request(app).post('/v1/accounts').set('Authorization', `Bearer ${ADMIN_KEY}`).send({ name }).expect(201);
+  return { id: res.body.id, apiKey: res.body.apiKey, auth: { Authorization: `Bearer ${res.body.apiKey}` } };
+}
+
+/** Registers a domain through the API and returns the resource. */
+export async function registerDomain(app: Express, account: TestAccount, domain: string, algorithm?: string) {
+  const body = algorithm ? { domain, dkim: { algorithm } } : { domain };
+  const res = await request(app).post('/v1/domains').set(account.auth).send(body).expect(201);
+  return res.body;
+}

@@ -1,0 +1,104 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+const good = {
+  MONGODB_URI: 'mongodb://127.0.0.1:27017/mw',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+  ADMIN_API_KEY: 'k'.repeat(32),
+  DNS_RESOLVERS: '127.0.0.1',
+};
+const noResolvConf = () => {
+  throw new Error('ENOENT');
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env, noResolvConf);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the DESIGN §7 defaults', () => {
+    const c = loadConfig(good, noResolvConf);
+    expect(c.http.port).toBe(8080);
+    expect(c.smtp.port).toBe(2587);
+    expect(c.dns.authPort).toBe(53);
+    expect(c.verification.propagationWindowMs).toBe(72 * 3600_000);
+    expect(c.verification.propagationScheduleMs).toEqual([60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000]);
+    expect(c.verification.recheckIntervalMs).toBe(3600_000);
+    expect(c.verification.approvalMode).toBe('manual');
+    expect(c.delivery.mode).toBe('capture');
+    expect(c.webhooks.allowPrivate).toBe(false);
+    expect(c.queuePrefix).toBe('{mw}');
+    expect(c.masterKey).toHaveLength(32);
+  });
+
+  it('uses production defaults under NODE_ENV=production', () => {
+    const c = loadConfig({ ...good, NODE_ENV: 'production' }, noResolvConf);
+    expect(c.smtp.port).toBe(587);
+    expect(c.delivery.mode).toBe('smarthost');
+    expect(c.production).toBe(true);
+  });
+
+  it('reports every bad variable at once', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      PORT: 'eighty',
+      SMTP_PORT: '70000',
+      MASTER_KEY: 'c2hvcnQ=',
+      DNS_RESOLVERS: 'not-an-ip',
+      DNS_TIMEOUT_MS: '-5',
+      OUTBOUND_IPS: '192.0.2.1,nope',
+      PROPAGATION_SCHEDULE: '1m,soon',
+      APPROVAL_MODE: 'sometimes',
+      WEBHOOK_ALLOW_PRIVATE: 'maybe',
+      TLS_CERT_FILE: '/tmp/cert.pem',
+    });
+    const names = [...new Set(problems.map((p) => p.split(':')[0]))];
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'PORT',
+        'SMTP_PORT',
+        'MONGODB_URI',
+        'REDIS_URL',
+        'MASTER_KEY',
+        'ADMIN_API_KEY',
+        'DNS_RESOLVERS',
+        'DNS_TIMEOUT_MS',
+        'OUTBOUND_IPS',
+        'PROPAGATION_SCHEDULE',
+        'APPROVAL_MODE',
+        'WEBHOOK_ALLOW_PRIVATE',
+        'TLS_KEY_FILE',
+      ]),
+    );
+    expect(problems.find((p) => p.startsWith('MONGODB_URI'))).toBe('MONGODB_URI: is required');
+  });
+
+  it('reads nameservers from resolv.conf when DNS_RESOLVERS is unset', () => {
+    const c = loadConfig({ ...good, DNS_RESOLVERS: undefined }, () => '# x\nnameserver 10.0.0.2\nnameserver ::1\nsearch lan\n');
+    expect(c.dns.resolvers).toEqual([
+      { host: '10.0.0.2', port: 53 },
+      { host: '::1', port: 53 },
+    ]);
+  });
+
+  it.each([
+    ['127.0.0.1:5353', [{ host: '127.0.0.1', port: 5353 }]],
+    ['[::1]:5353, 192.0.2.53', [{ host: '::1', port: 5353 }, { host: '192.0.2.53', port: 53 }]],
+  ])('parses DNS_RESOLVERS %s', (raw, expected) => {
+    expect(loadConfig({ ...good, DNS_RESOLVERS: raw }, noResolvConf).dns.resolvers).toEqual(expected);
+  });
+
+  it.each([['500ms,1s,2m,1h', [500, 1000, 120_000, 3600_000]]])('parses PROPAGATION_SCHEDULE %s', (raw, expected) => {
+    expect(loadConfig({ ...good, PROPAGATION_SCHEDULE: raw }, noResolvConf).verification.propagationScheduleMs).toEqual(expected);
+  });
+
+  it.each(['0s', '5', '1 fortnight', '1m,soon', ','])('rejects PROPAGATION_SCHEDULE %p', (raw) => {
+    expect(problemsOf({ ...good, PROPAGATION_SCHEDULE: raw })[0]).toMatch(/^PROPAGATION_SCHEDULE: /);
+  });
+});
