@@ -1,0 +1,69 @@
+import type { RecordType } from 'dns-packet';
+import { TestDnsServer } from './dns-server';
+
+/**
+ * A small DNS world: one recursive resolver and two authoritative nameservers
+ * (ns1 on 127.0.0.11, ns2 on 127.0.0.12, same port) for the given zones. The resolver
+ * knows the delegations (NS + glue) and every record published "everywhere"; each
+ * nameserver has its own copy, so one can lag behind the other.
+ */
+export class DnsFixture {
+  private constructor(
+    readonly resolver: TestDnsServer,
+    readonly ns1: TestDnsServer,
+    readonly ns2: TestDnsServer,
+    readonly zones: string[],
+  ) {}
+
+  static async start(zones: string[]): Promise<DnsFixture> {
+    const resolver = await TestDnsServer.start({ host: '127.0.0.1', mode: 'resolver', zones });
+    let ns1: TestDnsServer | undefined;
+    let ns2: TestDnsServer | undefined;
+    // Both nameservers share one port (DNS_AUTH_PORT); retry until a port is free on both.
+    for (let i = 0; i < 20 && !ns2; i++) {
+      ns1 = await TestDnsServer.start({ host: '127.0.0.11', zones });
+      try {
+        ns2 = await TestDnsServer.start({ host: '127.0.0.12', port: ns1.port, zones });
+      } catch {
+        await ns1.close();
+      }
+    }
+    if (!ns1 || !ns2) throw new Error('could not start two nameservers on one port');
+    for (const zone of zones) {
+      resolver.set(zone, 'NS', [`ns1.${zone}`, `ns2.${zone}`]);
+      resolver.set(`ns1.${zone}`, 'A', ['127.0.0.11']);
+      resolver.set(`ns2.${zone}`, 'A', ['127.0.0.12']);
+    }
+    return new DnsFixture(resolver, ns1, ns2, zones);
+  }
+
+  get authPort(): number {
+    return this.ns1.port;
+  }
+
+  get resolverAddress(): string {
+    return `127.0.0.1:${this.resolver.port}`;
+  }
+
+  /** The environment a container needs to use this world. */
+  env(): Record<string, string> {
+    return { DNS_RESOLVERS: this.resolverAddress, DNS_AUTH_PORT: String(this.authPort), DNS_TIMEOUT_MS: '300' };
+  }
+
+  /** Publishes on the given servers (default: both nameservers and the resolver). */
+  publish(name: string, type: RecordType, data: unknown[], on: TestDnsServer[] = [this.ns1, this.ns2, this.resolver]): void {
+    for (const s of on) s.set(name, type, data);
+  }
+
+  unpublish(name: string, type: RecordType, on: TestDnsServer[] = [this.ns1, this.ns2, this.resolver]): void {
+    for (const s of on) s.remove(name, type);
+  }
+
+  resetFaults(): void {
+    for (const s of [this.resolver, this.ns1, this.ns2]) s.faults = {};
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.resolver.close(), this.ns1.close(), this.ns2.close()]);
+  }
+}
