@@ -8,7 +8,11 @@ import { DomainService } from './domains/domain.service';
 import { DomainStore } from './domains/domain.store';
 import { createHttpApp } from './http/app';
 import { createHttpMetrics } from './http/metrics';
+import { DnsClient } from './dns/dns-client';
+import { NameserverDiscovery } from './dns/nameserver-discovery';
+import { RecursiveResolver } from './dns/recursive-resolver';
 import { KeyCipher } from './keys/key-cipher';
+import { DnsVerifier } from './verification/dns-verifier';
 import type { Logger } from './logger';
 import { VERSION } from './version';
 
@@ -60,6 +64,14 @@ export async function createContainer(config: Config, logger: Logger, options: C
     propagationWindowMs: config.verification.propagationWindowMs,
   });
 
+  const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
+  const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);
+  const verifier = new DnsVerifier(dnsClient, recursive, new NameserverDiscovery(recursive, clock), {
+    authPort: config.dns.authPort,
+    outboundIps: config.spf.outboundIps,
+    helo: config.smtp.hostname,
+  });
+
   const probes = {
     mongodb: async () => {
       await mongo.db!.admin().ping();
@@ -88,11 +100,13 @@ export async function createContainer(config: Config, logger: Logger, options: C
     cipher,
     stores: { accounts: accountStore, domains: domainStore },
     services: { accounts, domains },
+    dns: { client: dnsClient, verifier },
     http,
     /** Closes every connection the container opened. Safe to call twice. */
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      dnsClient.close();
       if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
       else redis.disconnect();
       await mongo.close();

@@ -61,6 +61,8 @@ export class DnsClient {
   private readonly pools: Record<'udp4' | 'udp6', Socket[]> = { udp4: [], udp6: [] };
   private readonly pending = new Map<string, Pending>();
   private closed = false;
+  /** Queries sent (UDP attempts and TCP fallbacks), for metrics and benchmarks. */
+  queriesSent = 0;
 
   constructor(private readonly options: DnsClientOptions) {
     this.limiter = new Semaphore(options.maxConcurrent ?? 256);
@@ -145,6 +147,7 @@ export class DnsClient {
       key = `${host}|${server.port}|${id}`;
     } while (this.pending.has(key));
     const buf = encodeQuery(id, name, type, opts, edns);
+    this.queriesSent++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
@@ -172,6 +175,7 @@ export class DnsClient {
   private tcp(name: string, type: RecordType, server: DnsServer, opts: QueryOptions): Promise<DecodedPacket | null> {
     const id = randomInt(0x10000);
     const query = encodeQuery(id, name, type, opts, true);
+    this.queriesSent++;
     return new Promise((resolve, reject) => {
       const socket = connect({ host: server.host, port: server.port });
       let buf = Buffer.alloc(0);
