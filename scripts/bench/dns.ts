@@ -16,7 +16,7 @@ import { DnsVerifier } from '../../src/verification/dns-verifier';
 import { result, round } from './lib';
 
 const DOMAINS = Number(process.env.BENCH_DNS_DOMAINS ?? 10000);
-const CONCURRENCY = Number(process.env.BENCH_DNS_CONCURRENCY ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_DNS_CONCURRENCY ?? 50);
 const RAW_QUERIES = 40000;
 
 /** The baseline: bare dns-packet over one UDP socket, `inFlight` queries outstanding. */
@@ -61,8 +61,10 @@ async function main() {
   });
 
   try {
-    const rawQps = await rawQueryRate(ports.authPort, 64);
-    console.log(`raw dns-packet rate     ${round(rawQps)} queries/s (one socket, 64 in flight, TXT against ns1)`);
+    await rawQueryRate(ports.authPort, 64); // warm-up: let both processes JIT before measuring
+    // The best of three: the baseline is the fastest the server was seen to answer.
+    const rawQps = Math.max(...[await rawQueryRate(ports.authPort, 64), await rawQueryRate(ports.authPort, 64), await rawQueryRate(ports.authPort, 64)]);
+    console.log(`raw dns-packet rate     ${round(rawQps)} queries/s (best of 3; one socket, 64 in flight, TXT against ns1)`);
 
     const client = new DnsClient({ timeoutMs: 2000, retries: 1, maxConcurrent: 256 });
     const recursive = new RecursiveResolver(client, [{ host: '127.0.0.1', port: ports.resolverPort }]);
@@ -88,7 +90,11 @@ async function main() {
             selectors: [{ selector: 'sel', keyType: 'rsa', publicKey }],
           });
           if (r.verdict === 'pass') passed++;
-          if (i === Math.floor(DOMAINS / 2) || i === DOMAINS - 1) rssAt.push(process.memoryUsage().rss);
+          if (i === Math.floor(DOMAINS / 2) || i === DOMAINS - 1) {
+            // With --expose-gc, live heap after a collection: what would show a leak.
+            (globalThis as { gc?: () => void }).gc?.();
+            rssAt.push(process.memoryUsage().heapUsed);
+          }
         }
       }),
     );
@@ -101,7 +107,7 @@ async function main() {
     const mb = (b: number) => round(b / 1024 / 1024, 1);
     console.log(`full checks             ${round(checksPerS)} checks/s (${DOMAINS} domains, ${passed} passed, ${CONCURRENCY} at once)`);
     console.log(`queries during checks   ${round(qps)} queries/s (${round(queries / DOMAINS, 1)} per check)  ratio to raw ${round(qps / rawQps, 3)}`);
-    console.log(`rss                     peak ${mb(peakRss)} MB; at half ${mb(rssAt[0] ?? 0)} MB, at end ${mb(rssAt[1] ?? 0)} MB`);
+    console.log(`memory                  peak rss ${mb(peakRss)} MB; live heap at half ${mb(rssAt[0] ?? 0)} MB, at end ${mb(rssAt[1] ?? 0)} MB (NS cache holds one entry per zone, capped)`);
     if (passed !== DOMAINS) console.log(`WARNING: ${DOMAINS - passed} checks did not pass`);
     result('dns', {
       checks_per_s: round(checksPerS),

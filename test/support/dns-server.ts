@@ -81,6 +81,13 @@ export class TestDnsServer {
   /** Replaces the records of `name`/`type`. An empty list removes them. */
   set(name: string, type: RecordType, data: unknown[], ttl = 300): void {
     const key = canon(name);
+    if (type === 'TXT') {
+      for (const d of data) {
+        for (const str of Array.isArray(d) ? d : [d]) {
+          if (Buffer.byteLength(String(str)) > 255) throw new Error(`TXT strings are at most 255 bytes; split "${String(str).slice(0, 30)}…"`);
+        }
+      }
+    }
     const others = (this.records.get(key) ?? []).filter((r) => r.type !== type);
     const next = [...others, ...data.map((d) => ({ name: key, type, data: d, ttl }))];
     if (next.length) {
