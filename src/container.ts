@@ -4,7 +4,15 @@ import { AccountService } from './accounts/account.service';
 import { AccountStore } from './accounts/account.store';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
+import { ApprovalService } from './domains/approval.service';
+import { ApprovalStore } from './domains/approval.store';
+import { CheckStore } from './domains/check.store';
+import { randomJitter } from './domains/domain-state';
 import { DomainService } from './domains/domain.service';
+import { EventStore } from './domains/event.store';
+import { LifecycleService } from './domains/lifecycle.service';
+import { createQueueConnection, QueueRegistry } from './queue/queues';
+import { RedisLock } from './queue/redis-lock';
 import { DomainStore } from './domains/domain.store';
 import { createHttpApp } from './http/app';
 import { createHttpMetrics } from './http/metrics';
@@ -20,6 +28,8 @@ export interface ContainerOptions {
   clock?: Clock;
   /** Database name override (tests give each file its own). */
   dbName?: string;
+  /** Delay spreading for the state machine (tests pass the identity). */
+  jitter?: (ms: number) => number;
   /** Collect process-wide default metrics (off in tests, where many containers share a process). */
   defaultMetrics?: boolean;
 }
@@ -55,7 +65,10 @@ export async function createContainer(config: Config, logger: Logger, options: C
 
   const accountStore = new AccountStore(mongo);
   const domainStore = new DomainStore(mongo);
-  await Promise.all([accountStore.init(), domainStore.init()]);
+  const approvalStore = new ApprovalStore(mongo);
+  const checkStore = new CheckStore(mongo);
+  const eventStore = new EventStore(mongo);
+  await Promise.all([accountStore.init(), domainStore.init(), checkStore.init(), eventStore.init()]);
 
   const cipher = new KeyCipher([config.masterKey]);
   const accounts = new AccountService(accountStore, clock, config.adminApiKey);
@@ -63,6 +76,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     spfIncludeDomain: config.spf.includeDomain,
     propagationWindowMs: config.verification.propagationWindowMs,
   });
+  const approval = new ApprovalService(approvalStore, clock);
 
   const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
   const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);
@@ -71,6 +85,35 @@ export async function createContainer(config: Config, logger: Logger, options: C
     outboundIps: config.spf.outboundIps,
     helo: config.smtp.hostname,
   });
+
+  const queueConnection = createQueueConnection(config.redisUrl);
+  queueConnection.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
+  const queues = new QueueRegistry(queueConnection, config.queuePrefix);
+  const lifecycle = new LifecycleService(
+    domainStore,
+    checkStore,
+    eventStore,
+    verifier,
+    new RedisLock(redis, config.queuePrefix),
+    queues,
+    redis,
+    clock,
+    logger,
+    {
+      policy: {
+        propagationScheduleMs: config.verification.propagationScheduleMs,
+        recheckIntervalMs: config.verification.recheckIntervalMs,
+        confirmDelayMs: config.verification.confirmDelayMs,
+        degradedAfterMs: config.verification.degradedAfterMs,
+        approvalMode: config.verification.approvalMode,
+        jitter: options.jitter ?? randomJitter,
+      },
+      propagationWindowMs: config.verification.propagationWindowMs,
+      invalidationChannel: `${config.queuePrefix}:policy-invalidate`,
+      sweepBatchSize: 1000,
+      verifyLimit: { max: 5, windowMs: 60_000 },
+    },
+  );
 
   const probes = {
     mongodb: async () => {
@@ -85,6 +128,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
     logger,
     accounts,
     domains,
+    approval,
+    lifecycle,
+    checks: checkStore,
     probes,
     metrics: createHttpMetrics(options.defaultMetrics ?? false),
     version: VERSION,
@@ -98,15 +144,21 @@ export async function createContainer(config: Config, logger: Logger, options: C
     mongo,
     redis,
     cipher,
-    stores: { accounts: accountStore, domains: domainStore },
-    services: { accounts, domains },
+    stores: { accounts: accountStore, domains: domainStore, approval: approvalStore },
+    services: { accounts, domains, approval },
     dns: { client: dnsClient, verifier },
+    lifecycle,
+    queues,
+    events: eventStore,
+    checks: checkStore,
     http,
     /** Closes every connection the container opened. Safe to call twice. */
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       dnsClient.close();
+      await queues.close();
+      await queueConnection.quit().catch(() => queueConnection.disconnect());
       if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
       else redis.disconnect();
       await mongo.close();

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createContainer, type Container } from './container';
 import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
 import { createLogger, type Logger } from './logger';
+import { startWorkers, type RunningWorkers } from '../workers';
 
 export const ROLES = ['api', 'worker', 'relay', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -83,9 +84,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
 
   let server: Server | undefined;
+  let workers: RunningWorkers | undefined;
   try {
     if (role === 'api' || role === 'all') server = await listen(container, logger);
-    if (role === 'worker' || role === 'all') logger.info('worker role: no queue processors are implemented in this build yet');
+    if (role === 'worker' || role === 'all') workers = await startWorkers(container);
     if (role === 'relay' || role === 'all') logger.info('relay role: the SMTP relay is not implemented in this build yet');
   } catch (err) {
     logger.fatal({ err: (err as Error).message }, 'cannot start');
@@ -98,6 +100,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const signal = await io.stopSignal;
   logger.info({ signal }, 'shutting down');
   if (server) await closeServer(server);
+  await workers?.close();
   await container.close();
   await dev?.stop();
   logger.info('stopped');

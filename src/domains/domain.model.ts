@@ -1,6 +1,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { SealedSecret } from '../keys/key-cipher';
 import type { DkimAlgorithm } from '../keys/dkim-keys';
+import type { CheckState, DomainEventType } from './domain-state';
 
 export const DOMAIN_STATUSES = ['pending', 'verified', 'failed', 'suspended'] as const;
 export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
@@ -60,6 +61,14 @@ export interface DomainDoc {
   lastCheckedAt: Date | null;
   verifiedAt: Date | null;
   suspendedAt: Date | null;
+  /** State-machine bookkeeping between checks. */
+  checkState: CheckState | null;
+  /**
+   * Events written in the same single-document update as the transition that caused
+   * them, then copied to `events` and cleared: no event is lost if a process dies
+   * between the two, and none is doubled (their ids are unique). No transactions needed.
+   */
+  outbox: Array<{ id: string; type: DomainEventType; version: number; at: Date }>;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -101,6 +110,12 @@ const schema = new Schema<DomainDoc>(
     lastCheckedAt: { type: Date, default: null },
     verifiedAt: { type: Date, default: null },
     suspendedAt: { type: Date, default: null },
+    checkState: { type: Schema.Types.Mixed, default: null },
+    // Written by approval.store.ts (the seed's manual review).
+    questionnaire: { type: Schema.Types.Mixed },
+    reviewedAt: { type: Date },
+    approvedAt: { type: Date },
+    outbox: { type: Schema.Types.Mixed, default: [] },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },

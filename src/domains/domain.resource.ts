@@ -1,3 +1,4 @@
+import type { ApprovalFields, QuestionnaireDoc } from './approval.store';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { dkimRecordName, dkimValue, spfValue, splitTxt } from './records';
 
@@ -32,6 +33,10 @@ export interface DomainResource {
   };
   version: number;
   createdAt: string;
+  /** The owner's questionnaire answers, once submitted. */
+  questionnaire?: Omit<QuestionnaireDoc, 'submittedAt'> & { submittedAt: string };
+  /** The latest admin decision; it stays visible after the owner resubmits. */
+  review?: { reason: string | null; reviewedAt: string; approvedAt: string | null };
 }
 
 /** Whether the relay may send for this domain, and why not. */
@@ -60,7 +65,7 @@ function state(r: RecordStateDoc | undefined) {
   };
 }
 
-export function toDomainResource(doc: DomainDoc): DomainResource {
+export function toDomainResource(doc: DomainDoc & ApprovalFields): DomainResource {
   const spf = latest(doc, 'spf', null);
   const spfRecordValue = spf?.suggested ?? spfValue(doc.spfInclude);
   const records: DomainResource['records'] = [
@@ -97,5 +102,9 @@ export function toDomainResource(doc: DomainDoc): DomainResource {
     },
     version: doc.version,
     createdAt: iso(doc.createdAt)!,
+    ...(doc.questionnaire ? { questionnaire: { ...doc.questionnaire, submittedAt: iso(doc.questionnaire.submittedAt)! } } : {}),
+    ...(doc.reviewedAt
+      ? { review: { reason: doc.approvalReason ?? null, reviewedAt: iso(doc.reviewedAt)!, approvedAt: iso(doc.approvedAt ?? null) } }
+      : {}),
   };
 }

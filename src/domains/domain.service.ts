@@ -63,6 +63,8 @@ export class DomainService {
       lastCheckedAt: null,
       verifiedAt: null,
       suspendedAt: null,
+      checkState: null,
+      outbox: [],
       createdAt: now,
       updatedAt: now,
     };

@@ -29,6 +29,45 @@ export class DomainStore {
     return this.model.find(filter).sort({ _id: 1 }).limit(limit).lean<DomainDoc[]>();
   }
 
+  /** Any account's domain, for workers. */
+  async findById(id: string): Promise<DomainDoc | null> {
+    return this.model.findOne({ _id: id }).lean<DomainDoc>();
+  }
+
+  /**
+   * One batch of due domains, ordered by (nextCheckAt, _id) after the cursor: an
+   * index range scan on nextCheckAt, so a tick costs O(due), not O(all domains).
+   */
+  async findDue(now: Date, limit: number, after?: { nextCheckAt: Date; id: string }): Promise<Array<{ _id: string; nextCheckAt: Date }>> {
+    const filter = after
+      ? {
+          $or: [
+            { nextCheckAt: { $gt: after.nextCheckAt, $lte: now } },
+            { nextCheckAt: after.nextCheckAt, _id: { $gt: after.id } },
+          ],
+        }
+      : { nextCheckAt: { $lte: now } };
+    return this.model
+      .find(filter, { _id: 1, nextCheckAt: 1 })
+      .sort({ nextCheckAt: 1, _id: 1 })
+      .limit(limit)
+      .lean<Array<{ _id: string; nextCheckAt: Date }>>();
+  }
+
+  /**
+   * Writes `set` only if the domain is still at `version` (the second guard after the
+   * per-domain lock: a stale result never overwrites a newer one). False when stale.
+   */
+  async updateIfVersion(id: string, version: number, set: Partial<DomainDoc>): Promise<boolean> {
+    const res = await this.model.updateOne({ _id: id, version }, { $set: set });
+    return res.matchedCount === 1;
+  }
+
+  /** Domains whose outbox still holds events, for the sweeper to republish. */
+  async findWithOutbox(limit: number): Promise<DomainDoc[]> {
+    return this.model.find({ 'outbox.0': { $exists: true } }).limit(limit).lean<DomainDoc[]>();
+  }
+
   /** Deletes the account's domain; false when there was none. */
   async deleteForAccount(accountId: string, id: string): Promise<boolean> {
     const res = await this.model.deleteOne({ _id: id, accountId });

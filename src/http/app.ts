@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { AccountService } from '../accounts/account.service';
+import type { ApprovalService } from '../domains/approval.service';
 import type { DomainService } from '../domains/domain.service';
 import type { Logger } from '../logger';
 import { authenticate } from './auth';
@@ -7,13 +8,20 @@ import type { HttpMetrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { notFoundHandler, problemHandler } from './problem';
 import { accountsRoutes } from './routes/accounts.routes';
+import { approvalRoutes } from './routes/approval.routes';
 import { domainsRoutes } from './routes/domains.routes';
+import { lifecycleRoutes } from './routes/lifecycle.routes';
+import type { LifecycleService } from '../domains/lifecycle.service';
+import type { CheckStore } from '../domains/check.store';
 import { healthRoutes, type Probe } from './routes/health.routes';
 
 export interface HttpDeps {
   logger: Logger;
   accounts: AccountService;
   domains: DomainService;
+  approval: ApprovalService;
+  lifecycle: LifecycleService;
+  checks: CheckStore;
   probes: Record<string, Probe>;
   metrics: HttpMetrics;
   version: string;
@@ -34,6 +42,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
   app.use(accountsRoutes(deps.accounts));
   app.use(domainsRoutes(deps.domains));
+  app.use(lifecycleRoutes(deps.lifecycle, deps.domains, deps.checks));
+  app.use(approvalRoutes(deps.approval));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createAccountBody } from './routes/accounts.routes';
+import { questionnaireSchema, reviewDecisionBody } from './routes/approval.routes';
 import { createDomainBody } from './routes/domains.routes';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
@@ -40,6 +41,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
           properties: { id: { type: 'string' }, name: { type: 'string' }, apiKey: { type: 'string', description: 'shown once' } },
         },
         CreateDomain: json(createDomainBody),
+        Questionnaire: json(questionnaireSchema),
+        ReviewDecision: json(reviewDecisionBody),
         Domain: {
           type: 'object',
           required: ['id', 'domain', 'status', 'approval', 'sending', 'records', 'dmarc', 'verification'],
@@ -69,6 +72,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
             },
             dmarc: { type: 'object' },
             verification: { type: 'object' },
+            questionnaire: { type: 'object', description: 'the submitted answers, with submittedAt' },
+            review: {
+              type: 'object',
+              description: 'the latest admin decision',
+              properties: { reason: { type: ['string', 'null'] }, reviewedAt: { type: 'string' }, approvedAt: { type: ['string', 'null'] } },
+            },
           },
         },
         DomainPage: {
@@ -108,6 +117,30 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { 200: ok('the domain resource', 'Domain'), 304: { description: 'not modified' }, ...errors },
         },
         delete: { summary: 'Delete a domain and stop its checks', parameters: [idParam], responses: { 204: ok('deleted'), ...errors } },
+      },
+      '/v1/domains/{id}/questionnaire': {
+        put: {
+          summary: "Submit the seed's questionnaire; the domain awaits review (approval: pending_review)",
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Questionnaire' } } } },
+          responses: { 200: ok('the domain resource', 'Domain'), ...errors },
+        },
+      },
+      '/v1/admin/domains/{id}/approve': {
+        post: {
+          summary: "Approve sending for any account's domain (admin key)",
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ReviewDecision' } } } },
+          responses: { 200: ok('the domain resource', 'Domain'), ...errors },
+        },
+      },
+      '/v1/admin/domains/{id}/reject': {
+        post: {
+          summary: "Reject sending for any account's domain, or revoke an approval (admin key); 409 before any questionnaire or approval",
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ReviewDecision' } } } },
+          responses: { 200: ok('the domain resource', 'Domain'), 409: problem, ...errors },
+        },
       },
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: ok('alive') } } },
       '/readyz': { get: { security: [], summary: 'Readiness: MongoDB and Redis answer', responses: { 200: ok('ready'), 503: problem } } },

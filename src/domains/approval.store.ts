@@ -1,0 +1,82 @@
+import type { Connection, Model } from 'mongoose';
+import { domainModel, type ApprovalState, type DomainDoc } from './domain.model';
+
+/** The seed's questionnaire answers, as stored on the domain (DESIGN §3, manual review). */
+export interface QuestionnaireDoc {
+  nature: 'marketing' | 'transactional';
+  websiteUrl: string;
+  subscriberListStrategy: string;
+  bounceHandling: string;
+  unsubscribeMethod: string;
+  sendingRateRationale: string;
+  listHygiene: string;
+  /** 1..4 distinct addresses (compared case-insensitively) for account-related mail. */
+  contactEmails: string[];
+  replyTo: string;
+  consentStatement: true;
+  unsubscribeLinkAgreement: true;
+  htmlValidationProcess: string;
+  submittedAt: Date;
+}
+
+/** Review fields this store writes next to the domain's own; all absent on a never-reviewed domain. */
+export interface ApprovalFields {
+  questionnaire?: QuestionnaireDoc | null;
+  /** When an admin last approved or rejected. */
+  reviewedAt?: Date | null;
+  /** When the current approval was granted; null once it is revoked or the answers change. */
+  approvedAt?: Date | null;
+}
+
+export type ReviewedDomainDoc = DomainDoc & ApprovalFields;
+
+/** The fields one admin decision sets. */
+export interface DecisionFields {
+  approval: Extract<ApprovalState, 'approved' | 'rejected'>;
+  approvalReason: string;
+  reviewedAt: Date;
+  approvedAt: Date | null;
+  updatedAt: Date;
+}
+
+/**
+ * Approval state on domain documents. The owner's writes are scoped by account; the
+ * admin's are not. Writes go through the driver collection because the domain schema
+ * does not declare the review fields yet and mongoose would drop them; reads use lean(),
+ * which returns every stored field.
+ */
+export class ApprovalStore {
+  private readonly model: Model<DomainDoc>;
+
+  constructor(conn: Connection) {
+    this.model = domainModel(conn);
+  }
+
+  /** Stores the answers and puts the domain in review; null when the account has no such domain. */
+  async saveQuestionnaire(accountId: string, id: string, questionnaire: QuestionnaireDoc, now: Date): Promise<ReviewedDomainDoc | null> {
+    const res = await this.model.collection.updateOne(
+      { _id: id, accountId } as never,
+      // A changed questionnaire needs a fresh review, so an earlier approval no longer holds.
+      { $set: { questionnaire, approval: 'pending_review', approvedAt: null, updatedAt: now } },
+    );
+    if (res.matchedCount === 0) return null;
+    return this.model.findOne({ _id: id, accountId }).lean<ReviewedDomainDoc>();
+  }
+
+  /**
+   * Records an admin decision unless the domain's approval is one of `unlessApproval`
+   * (checked in the same write, so a concurrent change cannot slip between). False when
+   * nothing matched: the domain is missing or in an excluded state.
+   */
+  async recordDecision(id: string, fields: DecisionFields, unlessApproval: ApprovalState[] = []): Promise<boolean> {
+    const filter: Record<string, unknown> = { _id: id };
+    if (unlessApproval.length) filter.approval = { $nin: unlessApproval };
+    const res = await this.model.collection.updateOne(filter as never, { $set: fields });
+    return res.matchedCount === 1;
+  }
+
+  /** Any account's domain, for the admin. */
+  async findById(id: string): Promise<ReviewedDomainDoc | null> {
+    return this.model.findOne({ _id: id }).lean<ReviewedDomainDoc>();
+  }
+}

@@ -1,0 +1,30 @@
+import type { Connection, Model } from 'mongoose';
+import { isDuplicateKeyError } from '../errors';
+import { eventModel, type EventDoc } from './event.model';
+
+export class EventStore {
+  private readonly model: Model<EventDoc>;
+
+  constructor(conn: Connection) {
+    this.model = eventModel(conn);
+  }
+
+  async init(): Promise<void> {
+    await this.model.createIndexes();
+  }
+
+  /** Inserts the event once; a second insert of the same id is a no-op (returns false). */
+  async insertOnce(doc: EventDoc): Promise<boolean> {
+    try {
+      await this.model.create(doc);
+      return true;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  async listForDomain(domainId: string): Promise<EventDoc[]> {
+    return this.model.find({ domainId }).sort({ version: 1 }).lean<EventDoc[]>();
+  }
+}

@@ -1,0 +1,180 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock';
+import { NotFoundError, RateLimitedError } from '../errors';
+import { newId } from '../ids';
+import type { Logger } from '../logger';
+import { QUEUES, scheduledCheckJobId, verifyJobId, type QueueRegistry } from '../queue/queues';
+import type { RedisLock } from '../queue/redis-lock';
+import type { DnsVerifier } from '../verification/dns-verifier';
+import type { CheckStore } from './check.store';
+import { applyCheck, INITIAL_CHECK_STATE, type StatePolicy } from './domain-state';
+import type { DomainDoc, RecordStateDoc } from './domain.model';
+import { toDomainResource, type DomainResource } from './domain.resource';
+import type { DomainStore } from './domain.store';
+import type { EventStore } from './event.store';
+
+export interface LifecycleOptions {
+  policy: StatePolicy;
+  propagationWindowMs: number;
+  /** Redis pub/sub channel that tells relays to drop a cached policy decision. */
+  invalidationChannel: string;
+  sweepBatchSize: number;
+  verifyLimit: { max: number; windowMs: number };
+}
+
+export type CheckOutcome = 'checked' | 'locked' | 'gone' | 'stale';
+
+const LOCK_TTL_MS = 60_000;
+
+/**
+ * Runs checks through the state machine, writes history and events, and schedules
+ * the next check (DESIGN §2 steps 2–4, §3).
+ */
+export class LifecycleService {
+  constructor(
+    private readonly domains: DomainStore,
+    private readonly checks: CheckStore,
+    private readonly events: EventStore,
+    private readonly verifier: DnsVerifier,
+    private readonly lock: RedisLock,
+    private readonly queues: QueueRegistry,
+    private readonly redis: Redis,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: LifecycleOptions,
+  ) {}
+
+  /** One sweep: enqueues a dns-check for every due domain, in batches; returns how many were due. */
+  async sweep(): Promise<number> {
+    const now = this.clock.now();
+    const queue = this.queues.get(QUEUES.dnsCheck);
+    let cursor: { nextCheckAt: Date; id: string } | undefined;
+    let due = 0;
+    for (;;) {
+      const batch = await this.domains.findDue(now, this.options.sweepBatchSize, cursor);
+      if (batch.length === 0) break;
+      due += batch.length;
+      // BullMQ's atomic jobId dedup keeps two sweepers from doubling a check.
+      await queue.addBulk(
+        batch.map((d) => ({
+          name: QUEUES.dnsCheck,
+          data: { domainId: d._id, trigger: 'scheduled' as const },
+          opts: { jobId: scheduledCheckJobId(d._id, new Date(d.nextCheckAt).getTime()) },
+        })),
+      );
+      const last = batch[batch.length - 1];
+      cursor = { nextCheckAt: last.nextCheckAt, id: last._id };
+      if (batch.length < this.options.sweepBatchSize) break;
+    }
+    for (const d of await this.domains.findWithOutbox(100)) await this.publishOutbox(d);
+    return due;
+  }
+
+  /** Checks one domain now, under its lock. */
+  async check(domainId: string, trigger: 'scheduled' | 'verify'): Promise<CheckOutcome> {
+    const token = await this.lock.acquire(`domain:${domainId}`, LOCK_TTL_MS);
+    if (!token) return 'locked';
+    try {
+      const d = await this.domains.findById(domainId);
+      if (!d) return 'gone';
+      if (d.status === 'failed') return 'stale';
+      const result = await this.verifier.verify({
+        domain: d.domain,
+        spfInclude: d.spfInclude,
+        selectors: d.dkim.filter((s) => s.status !== 'retired'),
+      });
+      const now = this.clock.now();
+      const t = applyCheck({ ...d, checkState: d.checkState ?? INITIAL_CHECK_STATE }, result.verdict, now, this.options.policy);
+      const version = d.version + 1;
+      const outbox = [...(d.outbox ?? []), ...t.events.map((type) => ({ id: `${d._id}-${version}`, type, version, at: now }))];
+      const records: RecordStateDoc[] = result.records.map((r) => ({
+        purpose: r.purpose,
+        selector: r.selector,
+        status: r.status,
+        found: r.found,
+        reason: r.reason,
+        suggested: r.suggested,
+        nameservers: r.nameservers,
+      }));
+      await this.checks.insert({
+        _id: newId('chk', now.getTime()),
+        domainId: d._id,
+        accountId: d.accountId,
+        trigger,
+        verdict: result.verdict,
+        zone: result.zone,
+        records: result.records,
+        dmarc: result.dmarc,
+        statusBefore: d.status,
+        statusAfter: t.changes.status ?? d.status,
+        durationMs: Math.round(result.durationMs),
+        createdAt: now,
+      });
+      const written = await this.domains.updateIfVersion(d._id, d.version, {
+        ...t.changes,
+        version,
+        records,
+        dmarc: result.dmarc,
+        outbox,
+        updatedAt: now,
+      });
+      if (!written) return 'stale';
+      if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
+      return 'checked';
+    } finally {
+      await this.lock.release(`domain:${domainId}`, token).catch(() => {});
+    }
+  }
+
+  /** Copies outbox events into `events` (idempotent by id), signals relays, then clears the outbox. */
+  private async publishOutbox(d: DomainDoc): Promise<void> {
+    const data = toDomainResource(d);
+    for (const e of d.outbox) {
+      const inserted = await this.events.insertOnce({
+        _id: e.id,
+        type: e.type,
+        accountId: d.accountId,
+        domainId: d._id,
+        version: e.version,
+        data,
+        createdAt: e.at,
+      });
+      if (inserted) this.logger.info({ event: e.type, domainId: d._id, version: e.version }, 'domain event');
+    }
+    await this.redis.publish(this.options.invalidationChannel, JSON.stringify({ domainId: d._id, version: d.version }));
+    // Only if nothing moved on meanwhile; otherwise the next run republishes (dups are no-ops).
+    await this.domains.updateIfVersion(d._id, d.version, { outbox: [] });
+  }
+
+  /**
+   * "Verify now": queues a check at once (idempotent while one is queued), rate-limited
+   * per domain; on a failed domain it first opens a new propagation window.
+   */
+  async verifyNow(accountId: string, domainId: string): Promise<DomainResource> {
+    let d = await this.domains.findForAccount(accountId, domainId);
+    if (!d) throw new NotFoundError('domain');
+    const key = `${this.queues.prefix}:rl:verify:${domainId}`;
+    const [[, count], [, ttl]] = (await this.redis.multi().incr(key).pttl(key).exec()) as [[null, number], [null, number]];
+    if (ttl < 0) await this.redis.pexpire(key, this.options.verifyLimit.windowMs);
+    if (count > this.options.verifyLimit.max) {
+      throw new RateLimitedError('verification was requested too often for this domain', Math.max(1, Math.ceil((ttl > 0 ? ttl : this.options.verifyLimit.windowMs) / 1000)));
+    }
+    const now = this.clock.now();
+    if (d.status === 'failed') {
+      const reopened = {
+        status: 'pending' as const,
+        startedAt: now,
+        deadlineAt: new Date(now.getTime() + this.options.propagationWindowMs),
+        checkState: INITIAL_CHECK_STATE,
+        nextCheckAt: now,
+        version: d.version + 1,
+        updatedAt: now,
+      };
+      if (await this.domains.updateIfVersion(d._id, d.version, reopened)) d = { ...d, ...reopened };
+    }
+    await this.queues
+      .get(QUEUES.dnsCheck)
+      .add(QUEUES.dnsCheck, { domainId, trigger: 'verify' }, { jobId: verifyJobId(domainId) });
+    return toDomainResource(d);
+  }
+}

@@ -1,0 +1,53 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+
+/** Queue names (DESIGN §1). */
+export const QUEUES = { sweep: 'sweep', dnsCheck: 'dns-check', delivery: 'delivery', webhook: 'webhook' } as const;
+
+export const sweepPayload = z.strictObject({});
+export const dnsCheckPayload = z.strictObject({
+  domainId: z.string().min(1),
+  /** Why the check runs: the sweeper found it due, or the owner asked for it. */
+  trigger: z.enum(['scheduled', 'verify']),
+});
+export type DnsCheckPayload = z.infer<typeof dnsCheckPayload>;
+
+/** DESIGN §2: one job per due check; BullMQ refuses ':' in custom ids. */
+export const scheduledCheckJobId = (domainId: string, nextCheckAtMs: number) => `check-${domainId}-${nextCheckAtMs}`;
+/** One queued "verify now" per domain at a time. */
+export const verifyJobId = (domainId: string) => `verify-${domainId}`;
+
+/** A connection for BullMQ: blocking reads need maxRetriesPerRequest null. */
+export function createQueueConnection(redisUrl: string): Redis {
+  return new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true });
+}
+
+/** The producers' side of the queues, sharing one connection. */
+export class QueueRegistry {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    /** Hash-tagged ({mw}) so every key of a queue lands in one Redis Cluster slot. */
+    readonly prefix: string,
+  ) {}
+
+  get(name: (typeof QUEUES)[keyof typeof QUEUES]): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, {
+        connection: this.connection,
+        prefix: this.prefix,
+        defaultJobOptions: { removeOnComplete: true, removeOnFail: { age: 24 * 3600 }, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+      });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+// Compare-and-delete: only the holder's token releases the lock.
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** Per-key mutual exclusion with SET NX PX and a token (DESIGN §2 step 3). */
+export class RedisLock {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** The lock's token, or null when someone else holds it. */
+  async acquire(key: string, ttlMs: number): Promise<string | null> {
+    const token = randomBytes(16).toString('hex');
+    const ok = await this.redis.set(`${this.prefix}:lock:${key}`, token, 'PX', ttlMs, 'NX');
+    return ok === 'OK' ? token : null;
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, `${this.prefix}:lock:${key}`, token);
+  }
+}

@@ -1,0 +1,175 @@
+import request from 'supertest';
+import { startWorkers, type RunningWorkers } from '../../workers';
+import { dkimValue, splitTxt } from '../../src/domains/records';
+import { DnsFixture } from '../support/dns-fixture';
+import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { createTestContainer, type TestContainer } from '../support/services';
+
+const INCLUDE = '_spf.mw.test';
+
+/** Polls the API until `pred` holds for the domain resource (real workers, real time). */
+async function waitForDomain(c: TestContainer, acct: TestAccount, id: string, pred: (d: any) => boolean, timeoutMs = 15000) {
+  const until = Date.now() + timeoutMs;
+  let last: any;
+  while (Date.now() < until) {
+    last = (await request(c.http).get(`/v1/domains/${id}`).set(acct.auth)).body;
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out; last state: ${JSON.stringify({ status: last?.status, records: last?.records?.map((r: any) => [r.status, r.reason]) })}`);
+}
+
+describe('verification lifecycle through the API, workers and the test DNS server', () => {
+  let dns: DnsFixture;
+  let c: TestContainer;
+  let workers: RunningWorkers;
+  let acct: TestAccount;
+
+  beforeAll(async () => {
+    dns = await DnsFixture.start(['example.test', 'mw.test']);
+    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    c = await createTestContainer(
+      {
+        ...dns.env(),
+        SPF_INCLUDE_DOMAIN: INCLUDE,
+        PROPAGATION_SCHEDULE: '200ms',
+        SWEEP_INTERVAL_MS: '150',
+        RECHECK_INTERVAL_MS: '300',
+        CONFIRM_DELAY_MS: '500',
+        DEGRADED_AFTER_MS: '600',
+        APPROVAL_MODE: 'auto',
+      },
+      { jitter: (ms) => ms },
+    );
+    workers = await startWorkers(c, { dnsConcurrency: 4 });
+    acct = await createAccount(c.http);
+  });
+  afterAll(async () => {
+    await workers.close();
+    await c.dispose();
+    await dns.close();
+  });
+  afterEach(() => dns.resetFaults());
+
+  const publish = (d: any, on = [dns.ns1, dns.ns2, dns.resolver]) => {
+    const spf = d.records.find((r: any) => r.purpose === 'spf');
+    const dkim = d.records.find((r: any) => r.purpose === 'dkim');
+    dns.publish(spf.name, 'TXT', [spf.strings], on);
+    dns.publish(dkim.name, 'TXT', [dkim.strings], on);
+  };
+  const unpublish = (d: any) => {
+    for (const r of d.records) dns.unpublish(r.name, 'TXT');
+  };
+  const eventTypes = async (id: string) => (await c.events.listForDomain(id)).map((e) => e.type);
+
+  it('stays pending with per-nameserver detail while only ns1 has the records, then verifies', async () => {
+    const d = await registerDomain(c.http, acct, 'prop.example.test', 'ed25519');
+    publish(d, [dns.ns1, dns.resolver]);
+    const partial = await waitForDomain(c, acct, d.id, (x) => x.records[0].nameservers.length === 2);
+    expect(partial.status).toBe('pending');
+    expect(partial.records[0].nameservers.map((n: any) => n.status)).toEqual(['pass', 'fail']);
+    expect(partial.records[1].nameservers.map((n: any) => n.status)).toEqual(['pass', 'fail']);
+    expect(partial.verification.lastCheckedAt).not.toBeNull();
+
+    publish(d, [dns.ns2]);
+    const verified = await waitForDomain(c, acct, d.id, (x) => x.status === 'verified');
+    expect(verified.verification.verifiedAt).not.toBeNull();
+    expect(verified.approval).toBe('approved');
+    expect(verified.sending).toEqual({ allowed: true, reason: expect.any(String) });
+    expect(await eventTypes(d.id)).toEqual(['domain.verified']);
+
+    const checks = await request(c.http).get(`/v1/domains/${d.id}/checks?limit=2`).set(acct.auth).expect(200);
+    expect(checks.body.data[0]).toMatchObject({ verdict: expect.any(String), records: expect.any(Array) });
+  });
+
+  it('suspends only after a confirming failure, and reinstates when the records return, one event each', async () => {
+    const d = await registerDomain(c.http, acct, 'susp.example.test', 'ed25519');
+    publish(d);
+    await waitForDomain(c, acct, d.id, (x) => x.status === 'verified');
+    unpublish(d);
+    const suspended = await waitForDomain(c, acct, d.id, (x) => x.status === 'suspended');
+    expect(suspended.sending.allowed).toBe(false);
+    const history = (await c.checks.listForDomain(acct.id, d.id, 100)).reverse();
+    const firstFail = history.find((h) => h.verdict === 'fail')!;
+    const suspendedAt = history.find((h) => h.statusAfter === 'suspended')!;
+    // The first definitive failure did not suspend; the confirming one, CONFIRM_DELAY_MS later, did.
+    expect(firstFail.statusAfter).toBe('verified');
+    expect(suspendedAt.createdAt.getTime() - firstFail.createdAt.getTime()).toBeGreaterThanOrEqual(500);
+
+    publish(d);
+    await waitForDomain(c, acct, d.id, (x) => x.status === 'verified');
+    expect(await eventTypes(d.id)).toEqual(['domain.verified', 'domain.suspended', 'domain.reinstated']);
+  });
+
+  it('never suspends on timeouts or SERVFAIL, and reports domain.check_degraded', async () => {
+    const d = await registerDomain(c.http, acct, 'flaky.example.test', 'ed25519');
+    publish(d);
+    await waitForDomain(c, acct, d.id, (x) => x.status === 'verified');
+    dns.ns1.faults = { servfail: true };
+    dns.ns2.faults = { drop: true };
+    const until = Date.now() + 2500;
+    while (Date.now() < until) {
+      const x = (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body;
+      expect(x.status).toBe('verified');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await eventTypes(d.id)).toEqual(['domain.verified', 'domain.check_degraded']);
+  });
+
+  it('answers verify with 202, and rate-limits it with 429 and Retry-After', async () => {
+    const d = await registerDomain(c.http, acct, 'rl.example.test', 'ed25519');
+    for (let i = 0; i < 5; i++) await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202);
+    const res = await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    const other = await createAccount(c.http, 'Other');
+    await request(c.http).post(`/v1/domains/${d.id}/verify`).set(other.auth).expect(404);
+    await request(c.http).get(`/v1/domains/${d.id}/checks`).set(other.auth).expect(404);
+  });
+
+  it('never checks a deleted domain again', async () => {
+    const d = await registerDomain(c.http, acct, 'deleted.example.test', 'ed25519');
+    await request(c.http).delete(`/v1/domains/${d.id}`).set(acct.auth).expect(204);
+    dns.ns1.log.length = 0;
+    await new Promise((r) => setTimeout(r, 800));
+    expect(dns.ns1.log.filter((q) => q.name.endsWith('deleted.example.test'))).toEqual([]);
+  });
+});
+
+describe('the propagation window', () => {
+  let dns: DnsFixture;
+  let c: TestContainer;
+  let workers: RunningWorkers;
+  let acct: TestAccount;
+
+  beforeAll(async () => {
+    dns = await DnsFixture.start(['example.test']);
+    c = await createTestContainer(
+      { ...dns.env(), SPF_INCLUDE_DOMAIN: '_spf.example.test', PROPAGATION_SCHEDULE: '200ms', PROPAGATION_WINDOW_MS: '1200', SWEEP_INTERVAL_MS: '150' },
+      { jitter: (ms) => ms },
+    );
+    workers = await startWorkers(c, { dnsConcurrency: 2 });
+    acct = await createAccount(c.http);
+  });
+  afterAll(async () => {
+    await workers.close();
+    await c.dispose();
+    await dns.close();
+  });
+
+  it('fails a domain whose records never appear, and verify opens a new window', async () => {
+    const d = await registerDomain(c.http, acct, 'late.example.test', 'ed25519');
+    const failed = await waitForDomain(c, acct, d.id, (x) => x.status === 'failed');
+    expect(failed.verification.nextCheckAt).toBeNull();
+    expect((await c.events.listForDomain(d.id)).map((e) => e.type)).toEqual(['domain.verification_failed']);
+
+    // The owner publishes late; a failed domain is not checked until verify opens a new window.
+    dns.publish('_spf.example.test', 'TXT', [['v=spf1 ip4:192.0.2.0/24 -all']]);
+    dns.publish('late.example.test', 'TXT', [['v=spf1 include:_spf.example.test ~all']]);
+    const dkim = d.records[1];
+    dns.publish(dkim.name, 'TXT', [splitTxt(dkimValue('ed25519', dkim.value.split('p=')[1]))]);
+    const res = await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202);
+    expect(res.body.status).toBe('pending');
+    expect(Date.parse(res.body.verification.deadlineAt)).toBeGreaterThan(Date.parse(failed.verification.deadlineAt));
+    await waitForDomain(c, acct, d.id, (x) => x.status === 'verified');
+  });
+});
