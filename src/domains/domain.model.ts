@@ -63,6 +63,10 @@ export interface DomainDoc {
   suspendedAt: Date | null;
   /** State-machine bookkeeping between checks. */
   checkState: CheckState | null;
+  /** The seed's questionnaire answers (see approval.store.ts), once submitted. */
+  questionnaire?: Record<string, unknown> | null;
+  reviewedAt?: Date | null;
+  approvedAt?: Date | null;
   /**
    * Events written in the same single-document update as the transition that caused
    * them, then copied to `events` and cleared: no event is lost if a process dies
