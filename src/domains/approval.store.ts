@@ -1,32 +1,6 @@
+import type { ApprovalFields, QuestionnaireDoc } from './domain.model';
 import type { Connection, Model } from 'mongoose';
 import { domainModel, type ApprovalState, type DomainDoc } from './domain.model';
-
-/** The seed's questionnaire answers, as stored on the domain (DESIGN §3, manual review). */
-export interface QuestionnaireDoc {
-  nature: 'marketing' | 'transactional';
-  websiteUrl: string;
-  subscriberListStrategy: string;
-  bounceHandling: string;
-  unsubscribeMethod: string;
-  sendingRateRationale: string;
-  listHygiene: string;
-  /** 1..4 distinct addresses (compared case-insensitively) for account-related mail. */
-  contactEmails: string[];
-  replyTo: string;
-  consentStatement: true;
-  unsubscribeLinkAgreement: true;
-  htmlValidationProcess: string;
-  submittedAt: Date;
-}
-
-/** Review fields this store writes next to the domain's own; all absent on a never-reviewed domain. */
-export interface ApprovalFields {
-  questionnaire?: QuestionnaireDoc | null;
-  /** When an admin last approved or rejected. */
-  reviewedAt?: Date | null;
-  /** When the current approval was granted; null once it is revoked or the answers change. */
-  approvedAt?: Date | null;
-}
 
 export type ReviewedDomainDoc = DomainDoc & ApprovalFields;
 
@@ -80,3 +54,5 @@ export class ApprovalStore {
     return this.model.findOne({ _id: id }).lean<ReviewedDomainDoc>();
   }
 }
+
+export type { ApprovalFields, QuestionnaireDoc };

@@ -9,6 +9,31 @@ export const APPROVAL_STATES = ['not_submitted', 'pending_review', 'approved', '
 export type ApprovalState = (typeof APPROVAL_STATES)[number];
 export type RecordVerdict = 'pass' | 'fail' | 'temperror' | 'pending';
 
+export interface QuestionnaireDoc {
+  nature: 'marketing' | 'transactional';
+  websiteUrl: string;
+  subscriberListStrategy: string;
+  bounceHandling: string;
+  unsubscribeMethod: string;
+  sendingRateRationale: string;
+  listHygiene: string;
+  /** 1..4 distinct addresses (compared case-insensitively) for account-related mail. */
+  contactEmails: string[];
+  replyTo: string;
+  consentStatement: true;
+  unsubscribeLinkAgreement: true;
+  htmlValidationProcess: string;
+  submittedAt: Date;
+}
+
+export interface ApprovalFields {
+  questionnaire?: QuestionnaireDoc | null;
+  /** When an admin last approved or rejected. */
+  reviewedAt?: Date | null;
+  /** When the current approval was granted; null once it is revoked or the answers change. */
+  approvedAt?: Date | null;
+}
+
 export interface DkimSelectorDoc {
   selector: string;
   algorithm: DkimAlgorithm;
@@ -63,9 +88,11 @@ export interface DomainDoc {
   suspendedAt: Date | null;
   /** State-machine bookkeeping between checks. */
   checkState: CheckState | null;
-  /** The seed's questionnaire answers (see approval.store.ts), once submitted. */
-  questionnaire?: Record<string, unknown> | null;
+  /** The seed's questionnaire answers, once submitted. */
+  questionnaire?: QuestionnaireDoc | null;
+  /** When an admin last approved or rejected. */
   reviewedAt?: Date | null;
+  /** When the current approval was granted; null once it is revoked or the answers change. */
   approvedAt?: Date | null;
   /**
    * Events written in the same single-document update as the transition that caused
