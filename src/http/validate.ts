@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ValidationError, type FieldError } from '../errors';
 
 /** Turns zod issues into field errors that name every offending field. */
@@ -31,3 +31,11 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, root = 'bo
   }
   return result.data;
 }
+
+/** `?limit=` of every paginated list: 1 to 100. */
+export const pageLimit = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
+  .optional();

@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../../errors';
 import { isId } from '../../ids';
 import { DKIM_ALGORITHMS } from '../../keys/dkim-keys';
 import { accountIdOf } from '../auth';
-import { parse } from '../validate';
+import { pageLimit, parse } from '../validate';
 
 export const createDomainBody = z.strictObject({
   domain: z.string({ message: 'must be a string' }).max(1024, 'is too long'),
@@ -18,12 +18,7 @@ export const createDomainBody = z.strictObject({
 });
 
 export const listDomainsQuery = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
-    .optional(),
+  limit: pageLimit,
   after: z
     .string()
     .refine((v) => isId(v, 'dom'), 'must be a cursor returned as nextCursor')

@@ -5,16 +5,11 @@ import type { LifecycleService } from '../../domains/lifecycle.service';
 import type { DomainService } from '../../domains/domain.service';
 import { isId } from '../../ids';
 import { accountIdOf } from '../auth';
-import { parse } from '../validate';
+import { pageLimit, parse } from '../validate';
 import { domainIdParam } from './domains.routes';
 
 export const listChecksQuery = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
-    .optional(),
+  limit: pageLimit,
   before: z
     .string()
     .refine((v) => isId(v, 'chk'), 'must be a cursor returned as nextCursor')
