@@ -13,6 +13,7 @@ import { EventStore } from './domains/event.store';
 import { LifecycleService } from './domains/lifecycle.service';
 import { createQueueConnection, QueueRegistry } from './queue/queues';
 import { RedisLock } from './queue/redis-lock';
+import { FixedWindowLimiter } from './limits/fixed-window-limiter';
 import { DomainStore } from './domains/domain.store';
 import { createHttpApp } from './http/app';
 import { createHttpMetrics } from './http/metrics';
@@ -95,6 +96,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     eventStore,
     verifier,
     new RedisLock(redis, config.queuePrefix),
+    new FixedWindowLimiter(redis, config.queuePrefix),
     queues,
     redis,
     clock,

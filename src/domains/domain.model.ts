@@ -100,6 +100,8 @@ export interface DomainDoc {
    * between the two, and none is doubled (their ids are unique). No transactions needed.
    */
   outbox: Array<{ id: string; type: DomainEventType; version: number; at: Date }>;
+  /** When the oldest unpublished outbox event was written; null when the outbox is empty (indexed). */
+  outboxSince: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -147,6 +149,7 @@ const schema = new Schema<DomainDoc>(
     reviewedAt: { type: Date },
     approvedAt: { type: Date },
     outbox: { type: Schema.Types.Mixed, default: [] },
+    outboxSince: { type: Date, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -158,6 +161,8 @@ schema.index({ accountId: 1, domain: 1 }, { unique: true });
 schema.index({ accountId: 1, _id: 1 });
 // The sweeper's due query (DESIGN §2): work per tick grows with due domains only.
 schema.index({ nextCheckAt: 1 });
+// Outboxes left behind by a crash: a range on a Date, so nulls (empty outboxes) never match.
+schema.index({ outboxSince: 1 });
 
 export function domainModel(conn: Connection): Model<DomainDoc> {
   return conn.models.Domain ?? conn.model<DomainDoc>('Domain', schema);

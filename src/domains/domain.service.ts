@@ -65,6 +65,7 @@ export class DomainService {
       suspendedAt: null,
       checkState: null,
       outbox: [],
+      outboxSince: null,
       createdAt: now,
       updatedAt: now,
     };

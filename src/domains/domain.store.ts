@@ -63,9 +63,9 @@ export class DomainStore {
     return res.matchedCount === 1;
   }
 
-  /** Domains whose outbox still holds events, for the sweeper to republish. */
-  async findWithOutbox(limit: number): Promise<DomainDoc[]> {
-    return this.model.find({ 'outbox.0': { $exists: true } }).limit(limit).lean<DomainDoc[]>();
+  /** Domains whose outbox has held events since `olderThan` or before: left behind by a crash. */
+  async findWithOutbox(olderThan: Date, limit: number): Promise<DomainDoc[]> {
+    return this.model.find({ outboxSince: { $lte: olderThan } }).limit(limit).lean<DomainDoc[]>();
   }
 
   /** Deletes the account's domain; false when there was none. */

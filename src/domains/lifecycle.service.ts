@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import { NotFoundError, RateLimitedError } from '../errors';
 import { newId } from '../ids';
+import type { FixedWindowLimiter } from '../limits/fixed-window-limiter';
 import type { Logger } from '../logger';
 import { QUEUES, scheduledCheckJobId, verifyJobId, type QueueRegistry } from '../queue/queues';
 import type { RedisLock } from '../queue/redis-lock';
@@ -25,6 +26,7 @@ export interface LifecycleOptions {
 export type CheckOutcome = 'checked' | 'locked' | 'gone' | 'stale';
 
 const LOCK_TTL_MS = 60_000;
+const OUTBOX_GRACE_MS = 30_000;
 
 /**
  * Runs checks through the state machine, writes history and events, and schedules
@@ -37,6 +39,7 @@ export class LifecycleService {
     private readonly events: EventStore,
     private readonly verifier: DnsVerifier,
     private readonly lock: RedisLock,
+    private readonly limiter: FixedWindowLimiter,
     private readonly queues: QueueRegistry,
     private readonly redis: Redis,
     private readonly clock: Clock,
@@ -66,7 +69,8 @@ export class LifecycleService {
       cursor = { nextCheckAt: last.nextCheckAt, id: last._id };
       if (batch.length < this.options.sweepBatchSize) break;
     }
-    for (const d of await this.domains.findWithOutbox(100)) await this.publishOutbox(d);
+    // A live worker clears its own outbox within moments; older ones were left by a crash.
+    for (const d of await this.domains.findWithOutbox(new Date(now.getTime() - OUTBOX_GRACE_MS), 100)) await this.publishOutbox(d);
     return due;
   }
 
@@ -116,6 +120,7 @@ export class LifecycleService {
         records,
         dmarc: result.dmarc,
         outbox,
+        outboxSince: outbox.length ? (d.outboxSince ?? now) : null,
         updatedAt: now,
       });
       if (!written) return 'stale';
@@ -143,7 +148,7 @@ export class LifecycleService {
     }
     await this.redis.publish(this.options.invalidationChannel, JSON.stringify({ domainId: d._id, version: d.version }));
     // Only if nothing moved on meanwhile; otherwise the next run republishes (dups are no-ops).
-    await this.domains.updateIfVersion(d._id, d.version, { outbox: [] });
+    await this.domains.updateIfVersion(d._id, d.version, { outbox: [], outboxSince: null });
   }
 
   /**
@@ -153,11 +158,10 @@ export class LifecycleService {
   async verifyNow(accountId: string, domainId: string): Promise<DomainResource> {
     let d = await this.domains.findForAccount(accountId, domainId);
     if (!d) throw new NotFoundError('domain');
-    const key = `${this.queues.prefix}:rl:verify:${domainId}`;
-    const [[, count], [, ttl]] = (await this.redis.multi().incr(key).pttl(key).exec()) as [[null, number], [null, number]];
-    if (ttl < 0) await this.redis.pexpire(key, this.options.verifyLimit.windowMs);
-    if (count > this.options.verifyLimit.max) {
-      throw new RateLimitedError('verification was requested too often for this domain', Math.max(1, Math.ceil((ttl > 0 ? ttl : this.options.verifyLimit.windowMs) / 1000)));
+    const { max, windowMs } = this.options.verifyLimit;
+    const limit = await this.limiter.hit(`verify:${domainId}`, max, windowMs);
+    if (!limit.allowed) {
+      throw new RateLimitedError('verification was requested too often for this domain', Math.max(1, Math.ceil(limit.retryAfterMs / 1000)));
     }
     const now = this.clock.now();
     if (d.status === 'failed') {
