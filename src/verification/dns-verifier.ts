@@ -3,7 +3,6 @@ import { evaluateDmarc } from '../checks/dmarc';
 import type { CheckResolver, LookupResult } from '../checks/resolver';
 import { evaluateSpfPolicy } from '../checks/spf-policy';
 import { suggestSpfRecord } from '../checks/spf-suggest';
-import { selectSpfRecords } from '../checks/spf-record';
 import { AuthoritativeResolver } from '../dns/authoritative-resolver';
 import type { DnsClient } from '../dns/dns-client';
 import { describeFailure } from '../dns/lookup';
@@ -98,8 +97,8 @@ export class DnsVerifier {
       }),
     );
     const agg = aggregate(perNs);
-    const found = [...new Set(perNs.flatMap((n) => n.found))];
-    const existing = found.filter((v) => selectSpfRecords([[v]]).length > 0);
+    // `found` holds only SPF records (the evaluator selects them), across every nameserver.
+    const existing = [...new Set(perNs.flatMap((n) => n.found))];
     const suggestion = suggestSpfRecord(existing.length ? existing[0] : null, target.spfInclude);
     const warnings = [...suggestion.warnings];
     if (existing.length > 1) warnings.push(`${existing.length} SPF records are published; SPF allows exactly one: merge them into the suggested record`);
@@ -109,7 +108,7 @@ export class DnsVerifier {
       name: target.domain,
       expected: spfValue(target.spfInclude),
       status: agg.status,
-      found,
+      found: existing,
       reason: agg.reason,
       suggested: existing.length ? suggestion.value : null,
       warnings,
