@@ -31,7 +31,8 @@ export class ApprovalStore {
     const res = await this.model.collection.updateOne(
       { _id: id, accountId } as never,
       // A changed questionnaire needs a fresh review, so an earlier approval no longer holds.
-      { $set: { questionnaire, approval: 'pending_review', approvedAt: null, updatedAt: now } },
+      // Bumping version makes a check that read the domain before this write lose its guarded update.
+      { $set: { questionnaire, approval: 'pending_review', approvedAt: null, updatedAt: now }, $inc: { version: 1 } },
     );
     if (res.matchedCount === 0) return null;
     return this.model.findOne({ _id: id, accountId }).lean<ReviewedDomainDoc>();
@@ -45,7 +46,7 @@ export class ApprovalStore {
   async recordDecision(id: string, fields: DecisionFields, unlessApproval: ApprovalState[] = []): Promise<boolean> {
     const filter: Record<string, unknown> = { _id: id };
     if (unlessApproval.length) filter.approval = { $nin: unlessApproval };
-    const res = await this.model.collection.updateOne(filter as never, { $set: fields });
+    const res = await this.model.collection.updateOne(filter as never, { $set: fields, $inc: { version: 1 } });
     return res.matchedCount === 1;
   }
 

@@ -28,6 +28,13 @@ export class CheckStore {
     return (await this.model.deleteMany({ createdAt: { $lt: cutoff } })).deletedCount;
   }
 
+  /** Keeps the newest `keep` checks of a domain and deletes the rest. */
+  async trimDomain(domainId: string, keep: number): Promise<number> {
+    const boundary = await this.model.find({ domainId }, { _id: 1 }).sort({ _id: -1 }).skip(keep - 1).limit(1).lean<Array<{ _id: string }>>();
+    if (boundary.length === 0) return 0;
+    return (await this.model.deleteMany({ domainId, _id: { $lt: boundary[0]._id } })).deletedCount;
+  }
+
   async deleteForDomain(domainId: string): Promise<void> {
     await this.model.deleteMany({ domainId });
   }

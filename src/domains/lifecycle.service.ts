@@ -20,6 +20,8 @@ export interface LifecycleOptions {
   /** Redis pub/sub channel that tells relays to drop a cached policy decision. */
   invalidationChannel: string;
   sweepBatchSize: number;
+  /** Check history kept: by age, and by count per domain. */
+  retention: { maxAgeMs: number; perDomain: number };
   verifyLimit: { max: number; windowMs: number };
 }
 
@@ -69,6 +71,8 @@ export class LifecycleService {
       cursor = { nextCheckAt: last.nextCheckAt, id: last._id };
       if (batch.length < this.options.sweepBatchSize) break;
     }
+    // Pruned in code: TTL indexes do not exist on FerretDB v1. A range delete on an index.
+    await this.checks.deleteOlderThan(new Date(now.getTime() - this.options.retention.maxAgeMs));
     // A live worker clears its own outbox within moments; older ones were left by a crash.
     for (const d of await this.domains.findWithOutbox(new Date(now.getTime() - OUTBOX_GRACE_MS), 100)) await this.publishOutbox(d);
     return due;
@@ -124,6 +128,8 @@ export class LifecycleService {
         updatedAt: now,
       });
       if (!written) return 'stale';
+      // Trimming costs two queries, so it runs on every 50th check of a domain, not on each.
+      if (t.changes.checkState.attempts % 50 === 0) await this.checks.trimDomain(d._id, this.options.retention.perDomain);
       if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
       return 'checked';
     } finally {
