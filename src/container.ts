@@ -112,7 +112,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       },
       propagationWindowMs: config.verification.propagationWindowMs,
       invalidationChannel: `${config.queuePrefix}:policy-invalidate`,
-      sweepBatchSize: 1000,
+      sweepBatchSize: config.verification.sweepBatchSize,
       retention: { maxAgeMs: config.verification.checkRetentionMs, perDomain: config.verification.checkHistoryPerDomain },
       verifyLimit: { max: 5, windowMs: 60_000 },
     },

@@ -55,8 +55,11 @@ export class LifecycleService {
     const queue = this.queues.get(QUEUES.dnsCheck);
     let cursor: { nextCheckAt: Date; id: string } | undefined;
     let due = 0;
+    const size = this.options.sweepBatchSize;
     for (;;) {
-      const batch = await this.domains.findDue(now, this.options.sweepBatchSize, cursor);
+      // One more than a batch tells whether another query is needed without running it.
+      const found = await this.domains.findDue(now, size + 1, cursor);
+      const batch = found.slice(0, size);
       if (batch.length === 0) break;
       due += batch.length;
       // BullMQ's atomic jobId dedup keeps two sweepers from doubling a check.
@@ -69,13 +72,22 @@ export class LifecycleService {
       );
       const last = batch[batch.length - 1];
       cursor = { nextCheckAt: last.nextCheckAt, id: last._id };
-      if (batch.length < this.options.sweepBatchSize) break;
+      if (found.length <= size) break;
     }
-    // Pruned in code: TTL indexes do not exist on FerretDB v1. A range delete on an index.
-    await this.checks.deleteOlderThan(new Date(now.getTime() - this.options.retention.maxAgeMs));
-    // A live worker clears its own outbox within moments; older ones were left by a crash.
-    for (const d of await this.domains.findWithOutbox(new Date(now.getTime() - OUTBOX_GRACE_MS), 100)) await this.publishOutbox(d);
     return due;
+  }
+
+  /**
+   * Housekeeping, run by the sweeper at most once a minute: republishes outboxes a crash
+   * left behind, and prunes check history (in code: FerretDB v1 has no TTL indexes).
+   */
+  async maintain(): Promise<{ republished: number; pruned: number }> {
+    const now = this.clock.now();
+    // A live worker clears its own outbox within moments; older ones were left by a crash.
+    const stuck = await this.domains.findWithOutbox(new Date(now.getTime() - OUTBOX_GRACE_MS), 100);
+    for (const d of stuck) await this.publishOutbox(d);
+    const pruned = await this.checks.deleteOlderThan(new Date(now.getTime() - this.options.retention.maxAgeMs));
+    return { republished: stuck.length, pruned };
   }
 
   /** Checks one domain now, under its lock. */

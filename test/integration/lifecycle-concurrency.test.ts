@@ -94,8 +94,8 @@ describe('lifecycle under concurrency and crashes', () => {
     await a.mongo.collection('domains').updateOne({ _id: d.id } as never, {
       $set: { status: 'verified', version: 2, outbox: [{ id: `${d.id}-2`, type: 'domain.verified', version: 2, at: old }], outboxSince: old, nextCheckAt: new Date(Date.now() + 3600_000) },
     });
-    await Promise.all([a.lifecycle.sweep(), b.lifecycle.sweep()]);
-    await a.lifecycle.sweep();
+    await Promise.all([a.lifecycle.maintain(), b.lifecycle.maintain()]);
+    await a.lifecycle.maintain();
     const events = await a.events.listForDomain(d.id);
     expect(events.map((e) => [e._id, e.type])).toEqual([[`${d.id}-2`, 'domain.verified']]);
     const doc = await a.stores.domains.findById(d.id);
@@ -109,7 +109,7 @@ describe('lifecycle under concurrency and crashes', () => {
     const ids = ['chk_00000000010000000000000001', 'chk_00000000020000000000000001', 'chk_00000000030000000000000001', 'chk_00000000040000000000000001'];
     for (const id of ids) await a.checks.insert({ ...base, _id: id, createdAt: new Date() });
     await a.checks.insert({ ...base, _id: 'chk_00000000000000000000000001', createdAt: new Date(Date.now() - 40 * 24 * 3600_000) });
-    await a.lifecycle.sweep();
+    await a.lifecycle.maintain();
     let left = (await a.checks.listForDomain(acct.id, d.id, 100)).map((c) => c._id);
     expect(left).toEqual([...ids].reverse());
     expect(await a.checks.trimDomain(d.id, 2)).toBe(2);
