@@ -63,6 +63,8 @@ export interface RecordStateDoc {
   reason: string | null;
   /** Suggested value when it differs from the issued one (a merged SPF record). */
   suggested: string | null;
+  /** Advice that does not change the verdict (lookup counts, several SPF records). */
+  warnings?: string[];
   nameservers: NameserverVerdictDoc[];
 }
 

@@ -20,6 +20,7 @@ export interface DomainResource {
     status: RecordStateDoc['status'];
     found: string[];
     reason: string | null;
+    warnings: string[];
     nameservers: RecordStateDoc['nameservers'];
   }>;
   dmarc: { found: string | null; advice: string | null };
@@ -61,6 +62,7 @@ function state(r: RecordStateDoc | undefined) {
     status: r?.status ?? ('pending' as const),
     found: r?.found ?? [],
     reason: r?.reason ?? null,
+    warnings: r?.warnings ?? [],
     nameservers: r?.nameservers ?? [],
   };
 }

@@ -114,6 +114,7 @@ export class LifecycleService {
         found: r.found,
         reason: r.reason,
         suggested: r.suggested,
+        warnings: r.warnings,
         nameservers: r.nameservers,
       }));
       await this.checks.insert({

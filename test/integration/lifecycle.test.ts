@@ -101,19 +101,34 @@ describe('verification lifecycle through the API, workers and the test DNS serve
     expect(await eventTypes(d.id)).toEqual(['domain.verified', 'domain.suspended', 'domain.reinstated']);
   });
 
-  it('never suspends on timeouts or SERVFAIL, and reports domain.check_degraded', async () => {
+  it('never suspends on timeouts, SERVFAIL or a lame nameserver, and reports domain.check_degraded once', async () => {
     const d = await registerDomain(c.http, acct, 'flaky.example.test', 'ed25519');
     publish(d);
     await waitForDomain(c, acct, d.id, (x) => x.status === 'verified');
     dns.ns1.faults = { servfail: true };
     dns.ns2.faults = { drop: true };
     const until = Date.now() + 2500;
+    const switchAt = Date.now() + 1200;
     while (Date.now() < until) {
+      if (Date.now() > switchAt) {
+        dns.ns1.faults = { noAuthoritative: true };
+        dns.ns2.faults = { servfail: true };
+      }
       const x = (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body;
       expect(x.status).toBe('verified');
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(await eventTypes(d.id)).toEqual(['domain.verified', 'domain.check_degraded']);
+  });
+
+  it('shows the merged SPF record to publish, the DMARC advice and the next check in the status', async () => {
+    const d = await registerDomain(c.http, acct, 'existing.example.test', 'ed25519');
+    dns.publish('existing.example.test', 'TXT', ['v=spf1 mx -all']);
+    const x = await waitForDomain(c, acct, d.id, (r) => r.verification.lastCheckedAt !== null);
+    expect(x.records[0]).toMatchObject({ value: `v=spf1 mx include:${INCLUDE} -all`, status: 'fail', found: ['v=spf1 mx -all'] });
+    expect(x.records[0].strings.join('')).toBe(x.records[0].value);
+    expect(x.dmarc.advice).toMatch(/_dmarc\.existing\.example\.test/);
+    expect(Date.parse(x.verification.nextCheckAt)).toBeGreaterThan(Date.parse(x.verification.lastCheckedAt));
   });
 
   it('answers verify with 202, and rate-limits it with 429 and Retry-After', async () => {
