@@ -13,6 +13,12 @@ export const dnsCheckPayload = z.strictObject({
 });
 export type DnsCheckPayload = z.infer<typeof dnsCheckPayload>;
 
+export const deliveryPayload = z.strictObject({ queueId: z.string().min(1) });
+export type DeliveryPayload = z.infer<typeof deliveryPayload>;
+
+/** One delivery job per message: a retried enqueue never doubles it. */
+export const deliveryJobId = (queueId: string) => `deliver-${queueId}`;
+
 /** DESIGN §2: one job per due check; BullMQ refuses ':' in custom ids. */
 export const scheduledCheckJobId = (domainId: string, nextCheckAtMs: number) => `check-${domainId}-${nextCheckAtMs}`;
 /** One queued "verify now" per domain at a time. */

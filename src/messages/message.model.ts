@@ -1,0 +1,63 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+
+export type MessageStatus = 'queued' | 'sending' | 'delivered' | 'deferred' | 'failed';
+
+/** One delivery attempt, kept for the message's whole life. */
+export interface DeliveryAttempt {
+  at: Date;
+  status: 'delivered' | 'deferred' | 'failed';
+  /** SMTP reply code from the next hop, when there was one. */
+  code: number | null;
+  response: string | null;
+  durationMs: number;
+}
+
+/** A message accepted by the relay: spooled here before the client hears 250. */
+export interface MessageDoc {
+  /** The queueId: short, unique, URL-safe. */
+  _id: string;
+  accountId: string;
+  domainId: string;
+  /** The sending domain (lowercase A-label). */
+  domain: string;
+  /** The SMTP user that submitted it. */
+  username: string;
+  envelope: { from: string; to: string[] };
+  /** The message exactly as received. */
+  raw: Buffer;
+  size: number;
+  status: MessageStatus;
+  attempts: DeliveryAttempt[];
+  /** DESIGN: capture mode keeps the signed message for GET /v1/messages/:queueId/raw. */
+  captured: Buffer | null;
+  createdAt: Date;
+  updatedAt: Date;
+  deliveredAt: Date | null;
+}
+
+const schema = new Schema<MessageDoc>(
+  {
+    _id: { type: String, required: true },
+    accountId: { type: String, required: true },
+    domainId: { type: String, required: true },
+    domain: { type: String, required: true },
+    username: { type: String, required: true },
+    envelope: { type: Schema.Types.Mixed, required: true },
+    raw: { type: Buffer, required: true },
+    size: { type: Number, required: true },
+    status: { type: String, required: true },
+    attempts: { type: Schema.Types.Mixed, default: [] },
+    captured: { type: Buffer, default: null },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    deliveredAt: { type: Date, default: null },
+  },
+  { versionKey: false, collection: 'messages', minimize: false },
+);
+// Recovery: messages still queued after a while, oldest first.
+schema.index({ status: 1, updatedAt: 1 });
+schema.index({ accountId: 1, _id: 1 });
+
+export function messageModel(conn: Connection): Model<MessageDoc> {
+  return conn.models.Message ?? conn.model<MessageDoc>('Message', schema);
+}
