@@ -137,6 +137,8 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       SMARTHOST_URL: text()
         .default('smtp://127.0.0.1:25')
         .refine((v) => /^smtps?:\/\/[^/]+/.test(v), 'must be an smtp:// or smtps:// URL'),
+      SMARTHOST_TLS_REJECT_UNAUTHORIZED: bool().default(true),
+      DELIVERY_RETRY_BASE_MS: integer(1).default(60_000),
       TLS_CERT_FILE: text().optional(),
       TLS_KEY_FILE: text().optional(),
       SMTP_MAX_MESSAGE_BYTES: integer(1024).default(10 * 1024 * 1024),
@@ -205,7 +207,12 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
       approvalMode: e.APPROVAL_MODE,
     },
     dkim: { retireAfterMs: e.DKIM_RETIRE_AFTER_MS },
-    delivery: { mode: e.DELIVERY_MODE, smarthostUrl: e.SMARTHOST_URL },
+    delivery: {
+      mode: e.DELIVERY_MODE,
+      smarthostUrl: e.SMARTHOST_URL,
+      smarthostTlsRejectUnauthorized: e.SMARTHOST_TLS_REJECT_UNAUTHORIZED,
+      retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
+    },
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,

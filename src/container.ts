@@ -6,6 +6,10 @@ import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
 import { ApprovalService } from './domains/approval.service';
 import { ApprovalStore } from './domains/approval.store';
+import { AllowedIpService } from './domains/allowed-ip.service';
+import { AllowedIpStore } from './domains/allowed-ip.store';
+import { SmtpUserService } from './domains/smtp-user.service';
+import { SmtpUserStore } from './domains/smtp-user.store';
 import { CheckStore } from './domains/check.store';
 import { randomJitter } from './domains/domain-state';
 import { DomainService } from './domains/domain.service';
@@ -24,6 +28,20 @@ import { KeyCipher } from './keys/key-cipher';
 import { DnsVerifier } from './verification/dns-verifier';
 import type { Logger } from './logger';
 import { VERSION } from './version';
+import { allowlistChannel, ChangeNotifier, policyChannel } from './domains/change-notifier';
+import { sendingDecision } from './domains/domain.resource';
+import { deliveryJobOptions } from './messages/delivery-jobs';
+import { AllowlistCache } from './relay/allowlist-cache';
+import { InvalidationSubscriber } from './relay/invalidation-subscriber';
+import { PolicyCache } from './relay/policy-cache';
+import { startRelayServer, type RunningRelay } from './relay/relay.server';
+import { RelayService } from './relay/relay.service';
+import { loadTls } from './relay/tls';
+import { DeliveryService } from './messages/delivery.service';
+import { DkimSigner } from './messages/dkim-signer';
+import { MessageRecovery } from './messages/message-recovery';
+import { MessageStore } from './messages/message.store';
+import { createSmarthostTransport } from './messages/smarthost.transport';
 
 export interface ContainerOptions {
   clock?: Clock;
@@ -69,15 +87,22 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const approvalStore = new ApprovalStore(mongo);
   const checkStore = new CheckStore(mongo);
   const eventStore = new EventStore(mongo);
-  await Promise.all([accountStore.init(), domainStore.init(), checkStore.init(), eventStore.init()]);
+  const messageStore = new MessageStore(mongo);
+  const smtpUserStore = new SmtpUserStore(mongo);
+  const allowedIpStore = new AllowedIpStore(mongo);
+  await Promise.all([accountStore.init(), domainStore.init(), checkStore.init(), eventStore.init(), smtpUserStore.init()]);
+  await messageStore.init();
 
   const cipher = new KeyCipher([config.masterKey]);
   const accounts = new AccountService(accountStore, clock, config.adminApiKey);
-  const domains = new DomainService(domainStore, cipher, clock, {
+  const notifier = new ChangeNotifier((channel, message) => redis.publish(channel, message), config.queuePrefix);
+  const domains = new DomainService(domainStore, smtpUserStore, cipher, clock, notifier, {
     spfIncludeDomain: config.spf.includeDomain,
     propagationWindowMs: config.verification.propagationWindowMs,
   });
-  const approval = new ApprovalService(approvalStore, clock);
+  const approval = new ApprovalService(approvalStore, clock, notifier);
+  const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock);
+  const allowedIps = new AllowedIpService(allowedIpStore, notifier, clock);
 
   const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
   const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);
@@ -111,12 +136,26 @@ export async function createContainer(config: Config, logger: Logger, options: C
         jitter: options.jitter ?? randomJitter,
       },
       propagationWindowMs: config.verification.propagationWindowMs,
-      invalidationChannel: `${config.queuePrefix}:policy-invalidate`,
+      invalidationChannel: policyChannel(config.queuePrefix),
       sweepBatchSize: config.verification.sweepBatchSize,
       retention: { maxAgeMs: config.verification.checkRetentionMs, perDomain: config.verification.checkHistoryPerDomain },
       verifyLimit: { max: 5, windowMs: 60_000 },
     },
   );
+
+  const delivery = new DeliveryService(
+    messageStore,
+    domainStore,
+    eventStore,
+    new DkimSigner(cipher),
+    new RedisLock(redis, config.queuePrefix),
+    clock,
+    logger,
+    config.delivery.mode,
+    () =>
+      createSmarthostTransport({ url: config.delivery.smarthostUrl, rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized }),
+  );
+  const messageRecovery = new MessageRecovery(messageStore, queues, config, logger);
 
   const probes = {
     mongodb: async () => {
@@ -132,12 +171,65 @@ export async function createContainer(config: Config, logger: Logger, options: C
     accounts,
     domains,
     approval,
+    smtpUsers,
+    allowedIps,
     lifecycle,
     checks: checkStore,
+    messages: messageStore,
+    domainStore,
     probes,
     metrics: createHttpMetrics(options.defaultMetrics ?? false),
     version: VERSION,
   });
+
+  /** Starts the SMTP relay role: its caches, their invalidation subscriber, and the server. */
+  async function startRelay(): Promise<RunningRelay & { policy: PolicyCache }> {
+    const subscriber = new InvalidationSubscriber(redis.duplicate(), logger);
+    const allowlist = new AllowlistCache(
+      () => domainStore.findAllowlists(),
+      async (id) => (await domainStore.findById(id))?.allowedIps ?? null,
+    );
+    const policy = new PolicyCache(
+      async (id) => {
+        const d = await domainStore.findById(id);
+        return d ? { domainId: id, domain: d.domain, ...sendingDecision(d) } : null;
+      },
+      () => subscriber.live,
+      clock,
+    );
+    subscriber.on(policyChannel(config.queuePrefix), (id) => policy.invalidate(id), () => policy.clear());
+    subscriber.on(
+      allowlistChannel(config.queuePrefix),
+      (id) => void allowlist.reload(id).catch((err) => logger.warn({ err: (err as Error).message }, 'allowlist reload failed')),
+      () => void allowlist.refresh().catch((err) => logger.warn({ err: (err as Error).message }, 'allowlist refresh failed')),
+    );
+    await subscriber.subscribe();
+    await allowlist.refresh();
+    // A safety net for a missed message; changes normally arrive over pub/sub at once.
+    const refresher = setInterval(() => void allowlist.refresh().catch(() => {}), 5 * 60_000);
+    refresher.unref();
+    const relay = new RelayService(smtpUserStore, messageStore, queues, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), clock, logger, {
+      maxAuthFailures: 5,
+      authFailureWindowMs: 15 * 60_000,
+      maxRecipients: 50,
+      deliveryJobOptions: deliveryJobOptions(config),
+    });
+    const tls = await loadTls({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
+    const server = await startRelayServer(
+      relay,
+      { host: config.smtp.host, port: config.smtp.port, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, maxConnectionsPerIp: 50, tls },
+      logger,
+    );
+    return {
+      port: server.port,
+      policy,
+      async close() {
+        clearInterval(refresher);
+        await server.close();
+        await subscriber.close();
+      },
+    };
+  }
 
   let closed = false;
   return {
@@ -147,19 +239,24 @@ export async function createContainer(config: Config, logger: Logger, options: C
     mongo,
     redis,
     cipher,
-    stores: { accounts: accountStore, domains: domainStore, approval: approvalStore },
-    services: { accounts, domains, approval },
+    stores: { accounts: accountStore, domains: domainStore, approval: approvalStore, smtpUsers: smtpUserStore, allowedIps: allowedIpStore },
+    services: { accounts, domains, approval, smtpUsers, allowedIps },
     dns: { client: dnsClient, verifier },
     lifecycle,
     queues,
+    delivery,
+    messageRecovery,
+    messages: messageStore,
     events: eventStore,
     checks: checkStore,
     http,
+    startRelay,
     /** Closes every connection the container opened. Safe to call twice. */
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       dnsClient.close();
+      delivery.close();
       await queues.close();
       await queueConnection.quit().catch(() => queueConnection.disconnect());
       if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());

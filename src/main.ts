@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createContainer, type Container } from './container';
+import type { RunningRelay } from './relay/relay.server';
 import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
 import { createLogger, type Logger } from './logger';
 import { startWorkers, type RunningWorkers } from '../workers';
@@ -85,10 +86,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
 
   let server: Server | undefined;
   let workers: RunningWorkers | undefined;
+  let relay: RunningRelay | undefined;
   try {
     if (role === 'api' || role === 'all') server = await listen(container, logger);
     if (role === 'worker' || role === 'all') workers = await startWorkers(container);
-    if (role === 'relay' || role === 'all') logger.info('relay role: the SMTP relay is not implemented in this build yet');
+    if (role === 'relay' || role === 'all') relay = await container.startRelay();
   } catch (err) {
     logger.fatal({ err: (err as Error).message }, 'cannot start');
     await container.close();
@@ -100,6 +102,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const signal = await io.stopSignal;
   logger.info({ signal }, 'shutting down');
   if (server) await closeServer(server);
+  await relay?.close();
   await workers?.close();
   await container.close();
   await dev?.stop();

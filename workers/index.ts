@@ -1,6 +1,8 @@
 import { Worker } from 'bullmq';
 import type { Container } from '../src/container';
 import { createQueueConnection, QUEUES } from '../src/queue/queues';
+import { deliveryBackoffStrategy } from '../src/messages/delivery-jobs';
+import { deliveryProcessor } from './delivery.processor';
 import { dnsCheckProcessor } from './dns-check.processor';
 import { sweepProcessor } from './sweep.processor';
 
@@ -10,12 +12,17 @@ export interface RunningWorkers {
 
 /** Starts the queue processors of the worker role and the sweeper's job scheduler. */
 export async function startWorkers(container: Container, options: { dnsConcurrency?: number } = {}): Promise<RunningWorkers> {
-  const { config, logger, lifecycle, queues } = container;
+  const { config, logger, lifecycle, queues, delivery, messageRecovery } = container;
   const connection = createQueueConnection(config.redisUrl);
   const common = { connection, prefix: config.queuePrefix };
   const workers = [
-    new Worker(QUEUES.sweep, sweepProcessor(lifecycle), { ...common, concurrency: 1 }),
+    new Worker(QUEUES.sweep, sweepProcessor(lifecycle, messageRecovery), { ...common, concurrency: 1 }),
     new Worker(QUEUES.dnsCheck, dnsCheckProcessor(lifecycle), { ...common, concurrency: options.dnsConcurrency ?? 20 }),
+    new Worker(QUEUES.delivery, deliveryProcessor(delivery), {
+      ...common,
+      concurrency: 10,
+      settings: { backoffStrategy: deliveryBackoffStrategy(config.delivery.retryBaseMs) },
+    }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
@@ -24,7 +31,7 @@ export async function startWorkers(container: Container, options: { dnsConcurren
   await queues
     .get(QUEUES.sweep)
     .upsertJobScheduler('sweeper', { every: config.verification.sweepIntervalMs }, { name: QUEUES.sweep, data: {} });
-  logger.info({ sweepIntervalMs: config.verification.sweepIntervalMs }, 'workers started: sweep, dns-check');
+  logger.info({ sweepIntervalMs: config.verification.sweepIntervalMs }, 'workers started: sweep, dns-check, delivery');
   return {
     async close() {
       await Promise.all(workers.map((w) => w.close()));

@@ -1,3 +1,4 @@
+import type { ChangeNotifier } from './change-notifier';
 import type { Clock } from '../clock';
 import { ConflictError, NotFoundError } from '../errors';
 import type { ApprovalStore, DecisionFields, QuestionnaireDoc } from './approval.store';
@@ -11,6 +12,7 @@ export class ApprovalService {
   constructor(
     private readonly store: ApprovalStore,
     private readonly clock: Clock,
+    private readonly notifier: ChangeNotifier,
   ) {}
 
   /**
@@ -22,6 +24,7 @@ export class ApprovalService {
     const now = this.clock.now();
     const doc = await this.store.saveQuestionnaire(accountId, id, { ...answers, submittedAt: now }, now);
     if (!doc) throw new NotFoundError('domain');
+    await this.notifier.policyChanged(id);
     return toDomainResource(doc);
   }
 
@@ -54,6 +57,7 @@ export class ApprovalService {
     if (!doc) throw new NotFoundError('domain');
     // Only the precondition keeps an existing domain from matching.
     if (!updated) throw new ConflictError(`questionnaire not submitted: ${doc.domain} has no answers to reject and no approval to revoke`);
+    await this.notifier.policyChanged(id);
     return toDomainResource(doc);
   }
 }

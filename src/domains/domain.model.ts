@@ -96,6 +96,8 @@ export interface DomainDoc {
   reviewedAt?: Date | null;
   /** When the current approval was granted; null once it is revoked or the answers change. */
   approvedAt?: Date | null;
+  /** Normalised CIDRs that may connect to the relay for this domain; empty (the default) lets nobody in. */
+  allowedIps?: string[];
   /**
    * Events written in the same single-document update as the transition that caused
    * them, then copied to `events` and cleared: no event is lost if a process dies
@@ -150,6 +152,8 @@ const schema = new Schema<DomainDoc>(
     questionnaire: { type: Schema.Types.Mixed },
     reviewedAt: { type: Date },
     approvedAt: { type: Date },
+    // Written by allowed-ip.store.ts.
+    allowedIps: { type: [String], default: [] },
     outbox: { type: Schema.Types.Mixed, default: [] },
     outboxSince: { type: Date, default: null },
     createdAt: { type: Date, required: true },

@@ -38,6 +38,8 @@ export interface DomainResource {
   questionnaire?: Omit<QuestionnaireDoc, 'submittedAt'> & { submittedAt: string };
   /** The latest admin decision; it stays visible after the owner resubmits. */
   review?: { reason: string | null; reviewedAt: string; approvedAt: string | null };
+  /** CIDRs that may connect to the relay for this domain; [] lets nobody in. */
+  allowedIps: string[];
 }
 
 /** Whether the relay may send for this domain, and why not. */
@@ -104,6 +106,7 @@ export function toDomainResource(doc: DomainDoc & ApprovalFields): DomainResourc
     },
     version: doc.version,
     createdAt: iso(doc.createdAt)!,
+    allowedIps: doc.allowedIps ?? [],
     ...(doc.questionnaire ? { questionnaire: { ...doc.questionnaire, submittedAt: iso(doc.questionnaire.submittedAt)! } } : {}),
     ...(doc.reviewedAt
       ? { review: { reason: doc.approvalReason ?? null, reviewedAt: iso(doc.reviewedAt)!, approvedAt: iso(doc.approvedAt ?? null) } }

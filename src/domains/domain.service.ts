@@ -1,3 +1,4 @@
+import type { ChangeNotifier } from './change-notifier';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
 import { ConflictError, NotFoundError, isDuplicateKeyError } from '../errors';
@@ -7,6 +8,7 @@ import type { KeyCipher } from '../keys/key-cipher';
 import type { DomainDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
+import type { SmtpUserStore } from './smtp-user.store';
 
 export interface DomainServiceOptions {
   spfIncludeDomain: string;
@@ -21,8 +23,10 @@ export interface DomainPage {
 export class DomainService {
   constructor(
     private readonly store: DomainStore,
+    private readonly smtpUsers: SmtpUserStore,
     private readonly cipher: KeyCipher,
     private readonly clock: Clock,
+    private readonly notifier: ChangeNotifier,
     private readonly options: DomainServiceOptions,
   ) {}
 
@@ -92,9 +96,14 @@ export class DomainService {
     return { data: page.map(toDomainResource), nextCursor: docs.length > limit ? page[page.length - 1]._id : null };
   }
 
-  /** Removes the domain, which ends its checks. */
+  /** Removes the domain, which ends its checks, and its SMTP users. */
   async remove(accountId: string, id: string): Promise<void> {
     if (!(await this.store.deleteForAccount(accountId, id))) throw new NotFoundError('domain');
+    // Domain first, users second: SmtpUserService.create looks for the domain again after
+    // its insert, so a user created during this delete is removed by one side or the other.
+    await this.smtpUsers.deleteForDomain(id);
+    // Relays drop the decision and the allowed networks they cached for it.
+    await Promise.all([this.notifier.policyChanged(id), this.notifier.allowlistChanged(id)]);
   }
 
   /** The sealed private key of a selector, opened (for signing only; never returned by a route). */

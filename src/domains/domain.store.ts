@@ -29,6 +29,11 @@ export class DomainStore {
     return this.model.find(filter).sort({ _id: 1 }).limit(limit).lean<DomainDoc[]>();
   }
 
+  /** The account's domain by name (lowercase A-label). */
+  async findByName(accountId: string, domain: string): Promise<DomainDoc | null> {
+    return this.model.findOne({ accountId, domain }).lean<DomainDoc>();
+  }
+
   /** Any account's domain, for workers. */
   async findById(id: string): Promise<DomainDoc | null> {
     return this.model.findOne({ _id: id }).lean<DomainDoc>();
@@ -66,6 +71,12 @@ export class DomainStore {
   /** Domains whose outbox has held events since `olderThan` or before: left behind by a crash. */
   async findWithOutbox(olderThan: Date, limit: number): Promise<DomainDoc[]> {
     return this.model.find({ outboxSince: { $lte: olderThan } }).limit(limit).lean<DomainDoc[]>();
+  }
+
+  /** Every domain with a non-empty allowlist, for the relay's cache. */
+  async findAllowlists(): Promise<Array<{ domainId: string; cidrs: string[] }>> {
+    const docs = await this.model.find({ 'allowedIps.0': { $exists: true } }, { _id: 1, allowedIps: 1 }).lean<Array<{ _id: string; allowedIps?: string[] }>>();
+    return docs.map((d) => ({ domainId: d._id, cidrs: d.allowedIps ?? [] }));
   }
 
   /** Deletes the account's domain; false when there was none. */

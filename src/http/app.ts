@@ -1,6 +1,10 @@
 import express, { type Express } from 'express';
+import type { DomainStore } from '../domains/domain.store';
+import { policyRoutes } from './routes/policy.routes';
 import type { AccountService } from '../accounts/account.service';
+import type { AllowedIpService } from '../domains/allowed-ip.service';
 import type { ApprovalService } from '../domains/approval.service';
+import type { SmtpUserService } from '../domains/smtp-user.service';
 import type { DomainService } from '../domains/domain.service';
 import type { Logger } from '../logger';
 import { authenticate } from './auth';
@@ -8,9 +12,13 @@ import type { HttpMetrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { notFoundHandler, problemHandler } from './problem';
 import { accountsRoutes } from './routes/accounts.routes';
+import { allowedIpsRoutes } from './routes/allowed-ips.routes';
 import { approvalRoutes } from './routes/approval.routes';
 import { domainsRoutes } from './routes/domains.routes';
 import { lifecycleRoutes } from './routes/lifecycle.routes';
+import { messagesRoutes } from './routes/messages.routes';
+import type { MessageStore } from '../messages/message.store';
+import { smtpUsersRoutes } from './routes/smtp-users.routes';
 import type { LifecycleService } from '../domains/lifecycle.service';
 import type { CheckStore } from '../domains/check.store';
 import { healthRoutes, type Probe } from './routes/health.routes';
@@ -20,8 +28,12 @@ export interface HttpDeps {
   accounts: AccountService;
   domains: DomainService;
   approval: ApprovalService;
+  smtpUsers: SmtpUserService;
+  allowedIps: AllowedIpService;
   lifecycle: LifecycleService;
   checks: CheckStore;
+  messages: MessageStore;
+  domainStore: DomainStore;
   probes: Record<string, Probe>;
   metrics: HttpMetrics;
   version: string;
@@ -44,6 +56,10 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(domainsRoutes(deps.domains));
   app.use(lifecycleRoutes(deps.lifecycle, deps.domains, deps.checks));
   app.use(approvalRoutes(deps.approval));
+  app.use(messagesRoutes(deps.messages));
+  app.use(smtpUsersRoutes(deps.smtpUsers));
+  app.use(allowedIpsRoutes(deps.allowedIps));
+  app.use(policyRoutes(deps.domainStore));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

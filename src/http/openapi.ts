@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { createAccountBody } from './routes/accounts.routes';
+import { allowedIpsBody } from './routes/allowed-ips.routes';
 import { questionnaireSchema, reviewDecisionBody } from './routes/approval.routes';
 import { createDomainBody } from './routes/domains.routes';
+import { createSmtpUserBody } from './routes/smtp-users.routes';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
@@ -43,6 +45,27 @@ export function openApiDocument(version: string): Record<string, unknown> {
         CreateDomain: json(createDomainBody),
         Questionnaire: json(questionnaireSchema),
         ReviewDecision: json(reviewDecisionBody),
+        CreateSmtpUser: json(createSmtpUserBody),
+        SmtpUserCreated: {
+          type: 'object',
+          required: ['username', 'password', 'createdAt'],
+          properties: {
+            username: { type: 'string', pattern: '^mw[a-z2-7]{16}$' },
+            password: { type: 'string', minLength: 24, description: 'shown once; only a scrypt hash is stored' },
+            createdAt: { type: 'string', format: 'date-time' },
+          },
+        },
+        SmtpUserList: {
+          type: 'object',
+          properties: {
+            data: {
+              type: 'array',
+              maxItems: 5,
+              items: { type: 'object', properties: { username: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' } } },
+            },
+          },
+        },
+        AllowedIps: json(allowedIpsBody),
         Domain: {
           type: 'object',
           required: ['id', 'domain', 'status', 'approval', 'sending', 'records', 'dmarc', 'verification'],
@@ -72,12 +95,39 @@ export function openApiDocument(version: string): Record<string, unknown> {
             },
             dmarc: { type: 'object' },
             verification: { type: 'object' },
+            allowedIps: { type: 'array', items: { type: 'string' }, description: 'CIDRs that may connect to the relay; [] lets nobody in' },
             questionnaire: { type: 'object', description: 'the submitted answers, with submittedAt' },
             review: {
               type: 'object',
               description: 'the latest admin decision',
               properties: { reason: { type: ['string', 'null'] }, reviewedAt: { type: 'string' }, approvedAt: { type: ['string', 'null'] } },
             },
+          },
+        },
+        Message: {
+          type: 'object',
+          required: ['queueId', 'status', 'domain', 'envelope', 'size', 'attempts', 'createdAt', 'deliveredAt'],
+          properties: {
+            queueId: { type: 'string' },
+            status: { enum: ['queued', 'sending', 'delivered', 'deferred', 'failed'] },
+            domain: { type: 'string' },
+            envelope: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'array', items: { type: 'string' } } } },
+            size: { type: 'integer' },
+            attempts: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  at: { type: 'string', format: 'date-time' },
+                  status: { enum: ['delivered', 'deferred', 'failed'] },
+                  code: { type: ['integer', 'null'], description: 'SMTP reply code of the next hop' },
+                  response: { type: ['string', 'null'] },
+                  durationMs: { type: 'integer' },
+                },
+              },
+            },
+            createdAt: { type: 'string', format: 'date-time' },
+            deliveredAt: { type: ['string', 'null'], format: 'date-time' },
           },
         },
         DomainPage: {
@@ -116,7 +166,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: [idParam],
           responses: { 200: ok('the domain resource', 'Domain'), 304: { description: 'not modified' }, ...errors },
         },
-        delete: { summary: 'Delete a domain and stop its checks', parameters: [idParam], responses: { 204: ok('deleted'), ...errors } },
+        delete: { summary: 'Delete a domain, stop its checks and remove its SMTP users', parameters: [idParam], responses: { 204: ok('deleted'), ...errors } },
       },
       '/v1/domains/{id}/questionnaire': {
         put: {
@@ -140,6 +190,53 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: [idParam],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ReviewDecision' } } } },
           responses: { 200: ok('the domain resource', 'Domain'), 409: problem, ...errors },
+        },
+      },
+      '/v1/domains/{id}/smtp-users': {
+        post: {
+          summary: 'Create an SMTP user with a generated username and password (the password is shown only here); 409 past 5 per domain',
+          parameters: [idParam],
+          requestBody: { required: false, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateSmtpUser' } } } },
+          responses: { 201: ok('the new user and its password', 'SmtpUserCreated'), 409: problem, ...errors },
+        },
+        get: {
+          summary: "List the domain's SMTP users (never a password)",
+          parameters: [idParam],
+          responses: { 200: ok('the users', 'SmtpUserList'), ...errors },
+        },
+      },
+      '/v1/domains/{id}/smtp-users/{username}': {
+        delete: {
+          summary: 'Delete an SMTP user',
+          parameters: [idParam, { name: 'username', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 204: ok('deleted'), ...errors },
+        },
+      },
+      '/v1/domains/{id}/allowed-ips': {
+        get: {
+          summary: 'The IP allowlist for relay connections ([] by default: nobody)',
+          parameters: [idParam],
+          responses: { 200: ok('the normalised CIDRs', 'AllowedIps'), ...errors },
+        },
+        put: {
+          summary: 'Replace the IP allowlist (IPv4 and IPv6 CIDRs or bare addresses; at most 50)',
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AllowedIps' } } } },
+          responses: { 200: ok('the normalised, deduplicated CIDRs', 'AllowedIps'), 503: problem, ...errors },
+        },
+      },
+      '/v1/messages/{queueId}': {
+        get: {
+          summary: 'Message status and every delivery attempt',
+          parameters: [{ name: 'queueId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: ok('the message resource', 'Message'), ...errors },
+        },
+      },
+      '/v1/messages/{queueId}/raw': {
+        get: {
+          summary: 'The DKIM-signed message as delivered (DELIVERY_MODE=capture); 404 until captured',
+          parameters: [{ name: 'queueId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'the message', content: { 'message/rfc822': { schema: { type: 'string' } } } }, ...errors },
         },
       },
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: ok('alive') } } },

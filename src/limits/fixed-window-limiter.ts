@@ -26,4 +26,9 @@ export class FixedWindowLimiter {
     const ttl = Number(res[2][1]);
     return { allowed: count <= max, count, retryAfterMs: ttl > 0 ? ttl : windowMs };
   }
+
+  /** Hits counted on `key` in its current window (0 when none). */
+  async count(key: string): Promise<number> {
+    return Number((await this.redis.get(`${this.prefix}:rl:${key}`)) ?? 0);
+  }
 }

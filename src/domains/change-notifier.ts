@@ -1,0 +1,26 @@
+/** Sends one message on a pub/sub channel (Redis PUBLISH in production). */
+export type Publish = (channel: string, message: string) => Promise<unknown>;
+
+/** The channel relays listen on to drop a cached policy decision. */
+export const policyChannel = (prefix: string) => `${prefix}:policy-invalidate`;
+/** The channel relays listen on to reload a domain's allowed networks. */
+export const allowlistChannel = (prefix: string) => `${prefix}:allowlist-invalidate`;
+
+/**
+ * Tells relays that a domain changed in a way their caches hold: its sending decision
+ * (status, approval, existence) or its allowed networks.
+ */
+export class ChangeNotifier {
+  constructor(
+    private readonly publish: Publish,
+    private readonly prefix: string,
+  ) {}
+
+  async policyChanged(domainId: string): Promise<void> {
+    await this.publish(policyChannel(this.prefix), JSON.stringify({ domainId }));
+  }
+
+  async allowlistChanged(domainId: string): Promise<void> {
+    await this.publish(allowlistChannel(this.prefix), JSON.stringify({ domainId }));
+  }
+}

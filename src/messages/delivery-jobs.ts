@@ -1,0 +1,53 @@
+import type { BackoffStrategy, JobsOptions } from 'bullmq';
+import type { Config } from '../config';
+import { deliveryJobId, QUEUES, type DeliveryPayload } from '../queue/queues';
+
+/**
+ * Retry delays in units of DELIVERY_RETRY_BASE_MS (1 minute in production):
+ * 1m 2m 4m 8m 16m 32m 1h 2h 4h, then every 4h.
+ */
+const RETRY_STEPS = [1, 2, 4, 8, 16, 32, 60, 120, 240];
+
+/**
+ * Attempts per message: the first and 13 retries, which together span about 24 hours
+ * (8h03 for the first nine delays, then four of 4h).
+ */
+export const DELIVERY_ATTEMPTS = 14;
+
+/** The delay before retry number `retry` (1-based), given the base delay. */
+export function deliveryRetryDelay(retry: number, baseMs: number): number {
+  const step = RETRY_STEPS[Math.min(Math.max(retry, 1), RETRY_STEPS.length) - 1];
+  return step * baseMs;
+}
+
+/** The longest single wait between two attempts: a deferred message quieter than this is lost. */
+export function maxDeliveryRetryDelay(baseMs: number): number {
+  return RETRY_STEPS[RETRY_STEPS.length - 1] * baseMs;
+}
+
+/**
+ * The worker's `settings.backoffStrategy`. The base delay travels in each job's
+ * `backoff.delay`, so that the producer's configuration decides the schedule.
+ */
+export function deliveryBackoffStrategy(fallbackBaseMs: number): BackoffStrategy {
+  return (attemptsMade, _type, _err, job) => {
+    const backoff = job?.opts.backoff;
+    const baseMs = typeof backoff === 'object' && backoff.delay !== undefined ? backoff.delay : fallbackBaseMs;
+    return deliveryRetryDelay(attemptsMade, baseMs);
+  };
+}
+
+/**
+ * Options for a delivery job: attempts and the custom backoff, kept in one place.
+ * The relay enqueues with
+ * `queues.get(QUEUES.delivery).add(QUEUES.delivery, {queueId}, {jobId: deliveryJobId(queueId), ...deliveryJobOptions(config)})`,
+ * or simply `queues.get(QUEUES.delivery).add(...deliveryJob(config, queueId))`.
+ */
+export function deliveryJobOptions(config: Pick<Config, 'delivery'>): Pick<JobsOptions, 'attempts' | 'backoff'> {
+  return { attempts: DELIVERY_ATTEMPTS, backoff: { type: 'custom', delay: config.delivery.retryBaseMs } };
+}
+
+/** The whole delivery job for a spooled message: name, payload and options with its deduplicating jobId. */
+export function deliveryJob(config: Pick<Config, 'delivery'>, queueId: string): [string, DeliveryPayload, JobsOptions] {
+  return [QUEUES.delivery, { queueId }, { jobId: deliveryJobId(queueId), ...deliveryJobOptions(config) }];
+}

@@ -1,0 +1,50 @@
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { QUEUES, type QueueRegistry } from '../queue/queues';
+import { deliveryJob, maxDeliveryRetryDelay } from './delivery-jobs';
+import type { MessageStatus } from './message.model';
+import type { MessageStore } from './message.store';
+
+const BATCH = 500;
+
+/**
+ * Rebuilds delivery jobs from MongoDB, the source of truth: losing Redis (or a crash
+ * between spooling and enqueueing) must cost time, never a message (DESIGN §1).
+ */
+export class MessageRecovery {
+  constructor(
+    private readonly messages: MessageStore,
+    private readonly queues: QueueRegistry,
+    private readonly config: Pick<Config, 'delivery'>,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Re-adds the delivery job of every unfinished message untouched since `olderThan`.
+   * The job keeps its jobId, so while the job exists the add is a no-op (BullMQ's atomic
+   * dedup) and only a lost job is recreated. A deferred message legitimately waits up to
+   * the longest backoff delay, so it counts as stuck only after that much longer.
+   * Cheap when nothing is stuck: one indexed equality+range query per status.
+   */
+  async requeueStuck(olderThan: Date): Promise<number> {
+    const cutoffs: Array<[MessageStatus, Date]> = [
+      ['queued', olderThan],
+      ['sending', olderThan],
+      ['deferred', new Date(olderThan.getTime() - maxDeliveryRetryDelay(this.config.delivery.retryBaseMs))],
+    ];
+    let requeued = 0;
+    for (const [status, cutoff] of cutoffs) {
+      const ids = await this.messages.findStale(status, cutoff, BATCH);
+      if (ids.length === 0) continue;
+      await this.queues.get(QUEUES.delivery).addBulk(
+        ids.map((id) => {
+          const [name, data, opts] = deliveryJob(this.config, id);
+          return { name, data, opts };
+        }),
+      );
+      requeued += ids.length;
+      this.logger.info({ status, count: ids.length }, 'stale messages: delivery jobs re-added (a no-op where the job still exists)');
+    }
+    return requeued;
+  }
+}

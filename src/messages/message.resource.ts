@@ -1,0 +1,32 @@
+import type { DeliveryAttempt, MessageDoc, MessageStatus } from './message.model';
+
+/** The message resource of `GET /v1/messages/:queueId` and of message.* events. */
+export interface MessageResource {
+  queueId: string;
+  status: MessageStatus;
+  domain: string;
+  envelope: { from: string; to: string[] };
+  size: number;
+  attempts: DeliveryAttempt[];
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+export function toMessageResource(m: Omit<MessageDoc, 'raw' | 'captured'>): MessageResource {
+  return {
+    queueId: m._id,
+    status: m.status,
+    domain: m.domain,
+    envelope: { from: m.envelope.from, to: [...m.envelope.to] },
+    size: m.size,
+    attempts: (m.attempts ?? []).map((a) => ({
+      at: a.at,
+      status: a.status,
+      code: a.code,
+      response: a.response,
+      durationMs: a.durationMs,
+    })),
+    createdAt: m.createdAt,
+    deliveredAt: m.deliveredAt ?? null,
+  };
+}

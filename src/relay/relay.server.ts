@@ -1,0 +1,148 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import type { Logger } from '../logger';
+import { inspectMessage } from './message-inspector';
+import type { RelayService, RelayUser } from './relay.service';
+import { REPLIES, toSmtpError } from './smtp-replies';
+import type { TlsMaterial } from './tls';
+
+export interface RelayServerOptions {
+  host: string;
+  port: number;
+  hostname: string;
+  maxMessageBytes: number;
+  maxConnectionsPerIp: number;
+  tls: TlsMaterial;
+}
+
+interface ConnectionInternals {
+  id: string;
+  secure: boolean;
+  _isSupported(command: string): boolean;
+  handler_EHLO(command: string, callback: () => void): void;
+}
+
+/**
+ * DESIGN §5: AUTH is not advertised before STARTTLS. smtp-server advertises it in EHLO
+ * whenever AUTH is enabled (and answers an early AUTH with 538, which we keep), and
+ * disabling the command per session would turn that 538 into a 500. So, for this one
+ * connection, AUTH reads as unsupported only while EHLO lists features on a plain socket.
+ */
+function hideAuthBeforeTls(server: SMTPServer, sessionId: string): void {
+  const connections = (server as unknown as { connections: Set<ConnectionInternals> }).connections;
+  const conn = [...connections].find((c) => c.id === sessionId);
+  if (!conn) return;
+  const isSupported = conn._isSupported.bind(conn);
+  const ehlo = conn.handler_EHLO.bind(conn);
+  let listing = false;
+  conn._isSupported = (command) => (listing && !conn.secure && command.toUpperCase() === 'AUTH' ? false : isSupported(command));
+  conn.handler_EHLO = (command, callback) => {
+    listing = true;
+    try {
+      ehlo(command, callback);
+    } finally {
+      listing = false;
+    }
+  };
+}
+
+export interface RunningRelay {
+  port: number;
+  close(): Promise<void>;
+}
+
+const userOf = (session: SMTPServerSession) => session.user as unknown as RelayUser | undefined;
+
+/**
+ * The smtp-server adapter: STARTTLS, then AUTH PLAIN/LOGIN, then the relay's policy.
+ * Each callback asks RelayService one question and maps the answer to a reply.
+ */
+export async function startRelayServer(relay: RelayService, options: RelayServerOptions, logger: Logger): Promise<RunningRelay> {
+  const perIp = new Map<string, number>();
+  const server = new SMTPServer({
+    name: options.hostname,
+    banner: 'mailwarden ESMTP',
+    secure: false,
+    key: options.tls.key,
+    cert: options.tls.cert,
+    // Advertised as SIZE; checked through stream.sizeExceeded so the reply is ours.
+    size: options.maxMessageBytes,
+    authMethods: ['PLAIN', 'LOGIN'],
+    // AUTH is neither advertised nor accepted before STARTTLS (smtp-server answers 538).
+    allowInsecureAuth: false,
+    authOptional: false,
+    disabledCommands: [],
+    logger: false,
+    onConnect(session, callback) {
+      hideAuthBeforeTls(server, session.id);
+      const ip = session.remoteAddress;
+      const n = (perIp.get(ip) ?? 0) + 1;
+      perIp.set(ip, n);
+      if (n > options.maxConnectionsPerIp) return callback(toSmtpError(REPLIES.tooManyConnections()));
+      try {
+        relay.checkConnection(ip);
+        callback();
+      } catch (err) {
+        callback(toSmtpError(err));
+      }
+    },
+    onClose(session) {
+      const n = (perIp.get(session.remoteAddress) ?? 1) - 1;
+      if (n <= 0) perIp.delete(session.remoteAddress);
+      else perIp.set(session.remoteAddress, n);
+    },
+    onAuth(auth, session, callback) {
+      relay.authenticate(auth.username ?? '', auth.password ?? '', session.remoteAddress).then(
+        (user) => callback(null, { user: user as never }),
+        (err) => callback(toSmtpError(err)),
+      );
+    },
+    onMailFrom(address, session, callback) {
+      const user = userOf(session);
+      if (!user) return callback(toSmtpError(REPLIES.authFailed()));
+      relay.checkSender(user, address.address).then(
+        () => callback(),
+        (err) => callback(toSmtpError(err)),
+      );
+    },
+    onRcptTo(_address, session, callback) {
+      try {
+        relay.checkRecipientCount(session.envelope.rcptTo.length);
+        callback();
+      } catch (err) {
+        callback(toSmtpError(err));
+      }
+    },
+    onData(stream, session, callback) {
+      const user = userOf(session);
+      inspectMessage(stream, options.maxMessageBytes)
+        .then(async (message) => {
+          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded || message.tooBig) throw REPLIES.tooBig();
+          if (!user) throw REPLIES.authFailed();
+          const envelope = {
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+          };
+          return relay.accept(user, envelope, message);
+        })
+        .then(
+          (queueId) => callback(null, `2.0.0 Ok: queued as ${queueId}`),
+          (err) => {
+            if (!(err instanceof Error) || !('smtpCode' in err)) logger.warn({ err: (err as Error)?.message }, 'relay: message not accepted');
+            callback(toSmtpError(err));
+          },
+        );
+    },
+  });
+  server.on('error', (err) => logger.warn({ err: err.message }, 'relay connection error'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = ((server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+  logger.info({ port, host: options.host }, 'smtp relay listening (STARTTLS, AUTH PLAIN/LOGIN)');
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

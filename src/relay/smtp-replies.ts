@@ -1,0 +1,41 @@
+import { AppError } from '../errors';
+
+/** A refusal with its exact SMTP reply (DESIGN §5). */
+export class SmtpRejection extends AppError {
+  constructor(
+    readonly smtpCode: number,
+    readonly text: string,
+  ) {
+    super('smtp_rejected', smtpCode >= 500 ? 403 : 503, text);
+  }
+}
+
+/** The DESIGN §5 table. */
+export const REPLIES = {
+  accessDenied: () => new SmtpRejection(554, '5.7.1 Access denied'),
+  authFailed: () => new SmtpRejection(535, '5.7.8 Authentication failed'),
+  senderNotPermitted: () => new SmtpRejection(553, '5.7.1 Sender address not permitted'),
+  sendingSuspended: (domain: string, reason: string) => new SmtpRejection(550, `5.7.1 Sending suspended for ${domain}: ${reason}`),
+  temporaryFailure: () => new SmtpRejection(451, '4.3.0 Temporary failure, try again later'),
+  attachments: () => new SmtpRejection(554, '5.6.1 Attachments are not supported'),
+  tooBig: () => new SmtpRejection(552, '5.3.4 Message too big'),
+  fromNotPermitted: () => new SmtpRejection(553, '5.7.1 From header not permitted'),
+  tooManyRecipients: (max: number) => new SmtpRejection(452, `4.5.3 Too many recipients (at most ${max})`),
+  tooManyConnections: () => new SmtpRejection(421, '4.7.0 Too many connections from your address, try again later'),
+} as const;
+
+/** An error as smtp-server sends it: `err.responseCode` and the reply text. */
+export interface SmtpServerError extends Error {
+  responseCode: number;
+}
+
+/**
+ * The one mapping from errors to SMTP replies. Anything that is not a deliberate
+ * refusal (a store or cache that cannot answer) fails closed with 451.
+ */
+export function toSmtpError(err: unknown): SmtpServerError {
+  const rejection = err instanceof SmtpRejection ? err : REPLIES.temporaryFailure();
+  const out = new Error(rejection.text) as SmtpServerError;
+  out.responseCode = rejection.smtpCode;
+  return out;
+}

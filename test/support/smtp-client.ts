@@ -1,0 +1,149 @@
+import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+
+export interface SmtpReply {
+  code: number;
+  lines: string[];
+  /** The last line without its code: "2.0.0 Ok: queued as …". */
+  text: string;
+  /** The whole reply as the server sent it, lines joined with \n. */
+  raw: string;
+}
+
+/**
+ * A deliberately plain SMTP client for tests: one command, one reply, so every reply
+ * code and text of the relay can be asserted exactly. STARTTLS upgrades the socket.
+ */
+export class SmtpTestClient {
+  private buffer = '';
+  private waiting: ((r: SmtpReply) => void) | null = null;
+  private readonly replies: SmtpReply[] = [];
+  private closed = false;
+
+  private constructor(private socket: Socket | TLSSocket) {
+    this.attach(socket);
+  }
+
+  static async connect(port: number, options: { host?: string; localAddress?: string } = {}): Promise<{ client: SmtpTestClient; greeting: SmtpReply }> {
+    const socket = connect({ port, host: options.host ?? '127.0.0.1', localAddress: options.localAddress });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const client = new SmtpTestClient(socket);
+    return { client, greeting: await client.next() };
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => this.onData(d));
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => (this.closed = true));
+  }
+
+  private onData(d: string): void {
+    this.buffer += d;
+    for (;;) {
+      const lines = this.buffer.split('\r\n');
+      const end = lines.findIndex((l) => /^\d{3} /.test(l) || /^\d{3}$/.test(l));
+      if (end < 0 || end === lines.length - 1) return;
+      const replyLines = lines.slice(0, end + 1);
+      this.buffer = lines.slice(end + 1).join('\r\n');
+      const last = replyLines[replyLines.length - 1];
+      const reply = { code: Number(last.slice(0, 3)), lines: replyLines, text: last.slice(4), raw: replyLines.join('\n') };
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w(reply);
+      } else this.replies.push(reply);
+    }
+  }
+
+  /** The next reply (rejects after 10 s or when the server hangs up without one). */
+  next(): Promise<SmtpReply> {
+    const queued = this.replies.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no SMTP reply within 10 s${this.closed ? ' (connection closed)' : ''}`)), 10_000);
+      this.waiting = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+    });
+  }
+
+  async command(line: string): Promise<SmtpReply> {
+    this.socket.write(`${line}\r\n`);
+    return this.next();
+  }
+
+  async ehlo(name = 'client.test'): Promise<SmtpReply> {
+    return this.command(`EHLO ${name}`);
+  }
+
+  /** STARTTLS, then the TLS handshake (any certificate: the relay's is self-signed in tests). */
+  async starttls(): Promise<SmtpReply> {
+    const reply = await this.command('STARTTLS');
+    if (reply.code !== 220) return reply;
+    this.socket.removeAllListeners('data');
+    const secure = tlsConnect({ socket: this.socket as Socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.attach(secure);
+    return reply;
+  }
+
+  async authPlain(username: string, password: string): Promise<SmtpReply> {
+    return this.command(`AUTH PLAIN ${Buffer.from(`\0${username}\0${password}`).toString('base64')}`);
+  }
+
+  async authLogin(username: string, password: string): Promise<SmtpReply> {
+    const first = await this.command('AUTH LOGIN');
+    if (first.code !== 334) return first;
+    const second = await this.command(Buffer.from(username).toString('base64'));
+    if (second.code !== 334) return second;
+    return this.command(Buffer.from(password).toString('base64'));
+  }
+
+  /** Connect-to-authenticated in one go: EHLO, STARTTLS, EHLO, AUTH PLAIN. */
+  async login(username: string, password: string): Promise<SmtpReply> {
+    await this.ehlo();
+    await this.starttls();
+    await this.ehlo();
+    return this.authPlain(username, password);
+  }
+
+  /** DATA with dot-stuffing; returns the reply to the final dot (or to DATA when refused). */
+  async data(message: string | Buffer): Promise<SmtpReply> {
+    const go = await this.command('DATA');
+    if (go.code !== 354) return go;
+    return this.body(message);
+  }
+
+  /** After a 354: the message, dot-stuffed, and the final dot; resolves with the reply to it. */
+  body(message: string | Buffer): Promise<SmtpReply> {
+    const text = Buffer.isBuffer(message) ? message.toString('utf8') : message;
+    const body = text.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
+    this.socket.write(`${body}${body.endsWith('\r\n') ? '' : '\r\n'}.\r\n`);
+    return this.next();
+  }
+
+  /** A whole transaction after login. */
+  async send(from: string, to: string[], message: string): Promise<SmtpReply> {
+    const mail = await this.command(`MAIL FROM:<${from}>`);
+    if (mail.code !== 250) return mail;
+    for (const rcpt of to) {
+      const r = await this.command(`RCPT TO:<${rcpt}>`);
+      if (r.code !== 250) return r;
+    }
+    return this.data(message);
+  }
+
+  async quit(): Promise<void> {
+    if (!this.closed) await this.command('QUIT').catch(() => undefined);
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,17 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { DeliveryFailedError, type DeliveryOutcome, type DeliveryService } from '../src/messages/delivery.service';
+import { deliveryPayload } from '../src/queue/queues';
+
+/** Parses the payload and makes one delivery attempt; a failed message is permanent, a deferred one retries. */
+export function deliveryProcessor(delivery: DeliveryService) {
+  return async (job: Job): Promise<DeliveryOutcome> => {
+    const parsed = deliveryPayload.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid delivery payload: ${parsed.error.message}`);
+    try {
+      return await delivery.deliver(parsed.data.queueId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
+    } catch (err) {
+      if (err instanceof DeliveryFailedError) throw new UnrecoverableError(err.message);
+      throw err;
+    }
+  };
+}
