@@ -1,8 +1,6 @@
-import { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import request from 'supertest';
-import { SMTPServer } from 'smtp-server';
 import { startWorkers, type RunningWorkers } from '../../workers';
 import { dkimRecordName, dkimValue } from '../../src/domains/records';
 import { generateDkimKeyPair } from '../../src/keys/dkim-keys';
@@ -11,77 +9,7 @@ import type { MessageDoc } from '../../src/messages/message.model';
 import { QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: Buffer;
-  /** True when the session was upgraded with STARTTLS. */
-  secure: boolean;
-}
-
-/**
- * The smarthost: a real smtp-server that records what it accepts. Each recipient can be
- * given a plan of reply codes, one per delivery attempt (default: 250).
- */
-class SmtpSink {
-  readonly received: Received[] = [];
-  readonly tries = new Map<string, number>();
-  private readonly plans = new Map<string, number[]>();
-  private constructor(readonly server: SMTPServer) {}
-
-  static async start(): Promise<SmtpSink> {
-    let sink: SmtpSink;
-    const server = new SMTPServer({
-      secure: false,
-      authOptional: true,
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          const to = session.envelope.rcptTo.map((r) => r.address);
-          const key = to[0];
-          const n = (sink.tries.get(key) ?? 0) + 1;
-          sink.tries.set(key, n);
-          const plan = sink.plans.get(key) ?? [];
-          const code = plan[Math.min(n, plan.length) - 1] ?? 250;
-          if (code !== 250) {
-            const err = new Error(code >= 500 ? 'Mailbox unavailable' : 'Try again later') as Error & { responseCode: number };
-            err.responseCode = code;
-            return callback(err);
-          }
-          sink.received.push({
-            from: (session.envelope.mailFrom as { address: string }).address,
-            to,
-            raw: Buffer.concat(chunks),
-            secure: session.secure,
-          });
-          callback(null);
-        });
-      },
-    });
-    sink = new SmtpSink(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    return sink;
-  }
-
-  get port(): number {
-    return (this.server.server.address() as AddressInfo).port;
-  }
-
-  plan(rcpt: string, codes: number[]): void {
-    this.plans.set(rcpt, codes);
-  }
-
-  to(rcpt: string): Received[] {
-    return this.received.filter((r) => r.to.includes(rcpt));
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
+import { SmtpSink } from '../support/smtp-sink';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
