@@ -7,11 +7,16 @@ export function deliveryProcessor(delivery: DeliveryService) {
   return async (job: Job): Promise<DeliveryOutcome> => {
     const parsed = deliveryPayload.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid delivery payload: ${parsed.error.message}`);
+    let outcome: DeliveryOutcome;
     try {
-      return await delivery.deliver(parsed.data.queueId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
+      outcome = await delivery.deliver(parsed.data.queueId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
     } catch (err) {
       if (err instanceof DeliveryFailedError) throw new UnrecoverableError(err.message);
       throw err;
     }
+    // Another worker holds the message, or held it when it died: try again after the
+    // backoff, when that lock has either been released or run out. Never drop the job.
+    if (outcome === 'locked') throw new Error(`message ${parsed.data.queueId} is locked by another delivery; retrying`);
+    return outcome;
   };
 }

@@ -290,6 +290,20 @@ describe('delivery', () => {
     expect(sink.to(to)).toHaveLength(1);
   });
 
+  it('delivers once, after its lock runs out, a message whose worker died mid-delivery', async () => {
+    const to = rcpt();
+    const doc = { ...messageDoc(acct, rsa, to, body(rsa.domain)), status: 'sending' as const };
+    await c.messages.insert(doc);
+    // What a killed worker leaves: the message marked sending, its lock held until the TTL,
+    // and its job (stalled, so BullMQ hands it to another worker).
+    await c.redis.set(`${c.config.queuePrefix}:lock:message:${doc._id}`, 'dead-worker', 'PX', 700);
+    await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id));
+    const m = await waitForMessage(c, acct, doc._id, (x) => x.status === 'delivered');
+    expect(m.attempts.filter((a: { status: string }) => a.status === 'delivered')).toHaveLength(1);
+    await sleep(300);
+    expect(sink.to(to)).toHaveLength(1);
+  });
+
   it('documents the message routes in /openapi.json', async () => {
     const res = await request(c.http).get('/openapi.json').expect(200);
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/messages/{queueId}', '/v1/messages/{queueId}/raw']));
