@@ -28,6 +28,10 @@ import { KeyCipher } from './keys/key-cipher';
 import { DnsVerifier } from './verification/dns-verifier';
 import type { Logger } from './logger';
 import { VERSION } from './version';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
+import { WebhookService } from './webhooks/webhook.service';
+import { WebhookStore } from './webhooks/webhook.store';
+import type { HostLookup } from './webhooks/ssrf-guard';
 import { allowlistChannel, ChangeNotifier, policyChannel } from './domains/change-notifier';
 import { sendingDecision } from './domains/domain.resource';
 import { deliveryJobOptions } from './messages/delivery-jobs';
@@ -47,6 +51,8 @@ export interface ContainerOptions {
   clock?: Clock;
   /** Database name override (tests give each file its own). */
   dbName?: string;
+  /** How webhook hosts resolve at send time (tests use their own DNS server). */
+  webhookLookup?: HostLookup;
   /** Delay spreading for the state machine (tests pass the identity). */
   jitter?: (ms: number) => number;
   /** Collect process-wide default metrics (off in tests, where many containers share a process). */
@@ -157,6 +163,20 @@ export async function createContainer(config: Config, logger: Logger, options: C
   );
   const messageRecovery = new MessageRecovery(messageStore, queues, config, logger);
 
+  const webhookStore = new WebhookStore(mongo);
+  await webhookStore.init();
+  const webhooks = new WebhookService(webhookStore, eventStore, domainStore, cipher, queues, clock, logger, {
+    allowPrivate: config.webhooks.allowPrivate,
+    retryBaseMs: config.webhooks.retryBaseMs,
+  });
+  const webhookDeliveries = new WebhookDeliveryService(webhookStore, eventStore, webhooks, clock, logger, {
+    allowPrivate: config.webhooks.allowPrivate,
+    disableAfterFailures: config.webhooks.disableAfterFailures,
+    timeoutMs: 10_000,
+    maxResponseBytes: 64 * 1024,
+    lookup: options.webhookLookup,
+  });
+
   const probes = {
     mongodb: async () => {
       await mongo.db!.admin().ping();
@@ -177,6 +197,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
     checks: checkStore,
     messages: messageStore,
     domainStore,
+    webhooks,
+    webhookStore,
     probes,
     metrics: createHttpMetrics(options.defaultMetrics ?? false),
     version: VERSION,
@@ -251,6 +273,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
     checks: checkStore,
     http,
     startRelay,
+    webhooks,
+    webhookDeliveries,
+    webhookStore,
     /** Closes every connection the container opened. Safe to call twice. */
     async close(): Promise<void> {
       if (closed) return;

@@ -24,6 +24,19 @@ export class EventStore {
     }
   }
 
+  /** Events not yet fanned out to webhooks, oldest first. */
+  async findUndispatched(limit: number): Promise<EventDoc[]> {
+    return this.model.find({ dispatched: false }).sort({ createdAt: 1 }).limit(limit).lean<EventDoc[]>();
+  }
+
+  async markDispatched(ids: string[]): Promise<void> {
+    if (ids.length) await this.model.updateMany({ _id: { $in: ids } }, { $set: { dispatched: true } });
+  }
+
+  async findById(id: string): Promise<EventDoc | null> {
+    return this.model.findOne({ _id: id }).lean<EventDoc>();
+  }
+
   async listForDomain(domainId: string): Promise<EventDoc[]> {
     return this.model.find({ domainId }).sort({ version: 1 }).lean<EventDoc[]>();
   }

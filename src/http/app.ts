@@ -1,6 +1,9 @@
 import express, { type Express } from 'express';
 import type { DomainStore } from '../domains/domain.store';
 import { policyRoutes } from './routes/policy.routes';
+import { webhooksRoutes } from './routes/webhooks.routes';
+import type { WebhookService } from '../webhooks/webhook.service';
+import type { WebhookStore } from '../webhooks/webhook.store';
 import type { AccountService } from '../accounts/account.service';
 import type { AllowedIpService } from '../domains/allowed-ip.service';
 import type { ApprovalService } from '../domains/approval.service';
@@ -34,6 +37,8 @@ export interface HttpDeps {
   checks: CheckStore;
   messages: MessageStore;
   domainStore: DomainStore;
+  webhooks: WebhookService;
+  webhookStore: WebhookStore;
   probes: Record<string, Probe>;
   metrics: HttpMetrics;
   version: string;
@@ -60,6 +65,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(smtpUsersRoutes(deps.smtpUsers));
   app.use(allowedIpsRoutes(deps.allowedIps));
   app.use(policyRoutes(deps.domainStore));
+  app.use(webhooksRoutes(deps.webhooks, deps.webhookStore));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

@@ -13,6 +13,10 @@ export const dnsCheckPayload = z.strictObject({
 });
 export type DnsCheckPayload = z.infer<typeof dnsCheckPayload>;
 
+export const webhookPayload = z.strictObject({ eventId: z.string().min(1), webhookId: z.string().min(1) });
+/** One job per (event, subscription): a dispatcher run twice never delivers twice. */
+export const webhookJobId = (eventId: string, webhookId: string) => `wh-${eventId}-${webhookId}`;
+
 export const deliveryPayload = z.strictObject({ queueId: z.string().min(1) });
 export type DeliveryPayload = z.infer<typeof deliveryPayload>;
 

@@ -1,0 +1,162 @@
+import { isIP } from 'node:net';
+import type { Clock } from '../clock';
+import type { EventStore } from '../domains/event.store';
+import type { DomainStore } from '../domains/domain.store';
+import { NotFoundError, ValidationError } from '../errors';
+import { newId } from '../ids';
+import type { KeyCipher } from '../keys/key-cipher';
+import type { Logger } from '../logger';
+import { QUEUES, webhookJobId, type QueueRegistry } from '../queue/queues';
+import { webhookJobOptions } from './webhook-events';
+import { generateWebhookSecret } from './webhook-signature';
+import { isPublicAddress } from './ssrf-guard';
+import type { WebhookDoc } from './webhook.model';
+import type { WebhookStore } from './webhook.store';
+
+export const ROTATION_OVERLAP_MS = 24 * 3600_000;
+
+export interface WebhookServiceOptions {
+  allowPrivate: boolean;
+  retryBaseMs: number;
+}
+
+/** A subscription as the API shows it: never a secret after creation. */
+export function toWebhookResource(w: WebhookDoc) {
+  return {
+    id: w._id,
+    url: w.url,
+    events: w.events,
+    domainId: w.domainId,
+    status: w.status,
+    disabledReason: w.disabledReason,
+    consecutiveFailures: w.consecutiveFailures,
+    createdAt: new Date(w.createdAt).toISOString(),
+  };
+}
+
+/** Subscriptions, secrets and the fan-out of durable events to webhook jobs. */
+export class WebhookService {
+  constructor(
+    private readonly store: WebhookStore,
+    private readonly events: EventStore,
+    private readonly domains: DomainStore,
+    private readonly cipher: KeyCipher,
+    private readonly queues: QueueRegistry,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: WebhookServiceOptions,
+  ) {}
+
+  private sealSecret(secret: string, id: string) {
+    return { id, sealed: this.cipher.seal(secret, `webhook-secret:${id}`), createdAt: this.clock.now(), expiresAt: null };
+  }
+
+  /** The secrets that sign now: the current one, and an old one inside its overlap. */
+  openSecrets(w: WebhookDoc): string[] {
+    const now = this.clock.now().getTime();
+    return w.secrets.filter((s) => !s.expiresAt || new Date(s.expiresAt).getTime() > now).map((s) => this.cipher.open(s.sealed, `webhook-secret:${s.id}`));
+  }
+
+  /** Creates a subscription; its `whsec_` secret is returned only here. */
+  async create(accountId: string, input: { url: string; events: string[]; domainId?: string }) {
+    const host = new URL(input.url).hostname.replace(/^\[|\]$/g, '');
+    // Names are vetted when each webhook is sent; an address literal can be refused now.
+    if (!this.options.allowPrivate && isIP(host) && !isPublicAddress(host)) {
+      throw new ValidationError('url must not point at a private, loopback or link-local address', [{ field: 'url', message: 'points at a non-public address' }]);
+    }
+    if (input.domainId && !(await this.domains.findForAccount(accountId, input.domainId))) {
+      throw new ValidationError('domainId is not a domain of this account', [{ field: 'domainId', message: 'is not a domain of this account' }]);
+    }
+    const secret = generateWebhookSecret();
+    const now = this.clock.now();
+    const doc: WebhookDoc = {
+      _id: newId('whk', now.getTime()),
+      accountId,
+      url: input.url,
+      events: [...new Set(input.events)],
+      domainId: input.domainId ?? null,
+      secrets: [this.sealSecret(secret, newId('sec'))],
+      status: 'active',
+      disabledReason: null,
+      consecutiveFailures: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.insert(doc);
+    return { ...toWebhookResource(doc), secret };
+  }
+
+  async get(accountId: string, id: string): Promise<WebhookDoc> {
+    const w = await this.store.findForAccount(accountId, id);
+    if (!w) throw new NotFoundError('webhook');
+    return w;
+  }
+
+  async list(accountId: string) {
+    return (await this.store.listForAccount(accountId)).map(toWebhookResource);
+  }
+
+  async remove(accountId: string, id: string): Promise<void> {
+    if (!(await this.store.deleteForAccount(accountId, id))) throw new NotFoundError('webhook');
+  }
+
+  /** A new secret; the old one keeps signing (both signatures are sent) for 24 h. */
+  async rotateSecret(accountId: string, id: string) {
+    const w = await this.get(accountId, id);
+    const now = this.clock.now();
+    const secret = generateWebhookSecret();
+    const old = w.secrets
+      .filter((s) => !s.expiresAt || new Date(s.expiresAt) > now)
+      .map((s) => ({ ...s, expiresAt: s.expiresAt ?? new Date(now.getTime() + ROTATION_OVERLAP_MS) }));
+    await this.store.update(id, { secrets: [this.sealSecret(secret, newId('sec')), ...old], updatedAt: now });
+    return { id, secret, previousSecretExpiresAt: new Date(now.getTime() + ROTATION_OVERLAP_MS).toISOString() };
+  }
+
+  /** Re-enables a disabled subscription. */
+  async enable(accountId: string, id: string) {
+    const w = await this.get(accountId, id);
+    await this.store.update(id, { status: 'active', disabledReason: null, consecutiveFailures: 0, updatedAt: this.clock.now() });
+    return toWebhookResource({ ...w, status: 'active', disabledReason: null, consecutiveFailures: 0 });
+  }
+
+  /** Sends a `webhook.test` event to this subscription only. */
+  async sendTest(accountId: string, id: string): Promise<{ eventId: string }> {
+    const w = await this.get(accountId, id);
+    const now = this.clock.now();
+    const eventId = newId('evt', now.getTime());
+    await this.events.insertOnce({
+      _id: eventId,
+      type: 'webhook.test',
+      accountId,
+      domainId: w.domainId ?? '',
+      version: 0,
+      data: { webhookId: id, message: 'This is a test event from mailwarden.' },
+      createdAt: now,
+      dispatched: true,
+    });
+    await this.enqueue(eventId, id);
+    return { eventId };
+  }
+
+  private async enqueue(eventId: string, webhookId: string): Promise<void> {
+    await this.queues
+      .get(QUEUES.webhook)
+      .add(QUEUES.webhook, { eventId, webhookId }, { ...webhookJobOptions(this.options.retryBaseMs), jobId: webhookJobId(eventId, webhookId) });
+  }
+
+  /**
+   * Fans undispatched events out to matching subscriptions: the same account, the type
+   * subscribed, and the domain filter when set. Job ids are deterministic, so two
+   * dispatchers (or one run twice after a crash) never deliver an event twice.
+   */
+  async dispatch(batch = 500): Promise<number> {
+    const events = await this.events.findUndispatched(batch);
+    for (const e of events) {
+      const subs = (await this.store.findSubscribers(e.accountId, e.type)).filter((w) => !w.domainId || w.domainId === e.domainId);
+      for (const w of subs) await this.enqueue(e._id, w._id);
+    }
+    await this.events.markDispatched(events.map((e) => e._id));
+    if (events.length) this.logger.debug({ events: events.length }, 'webhook events dispatched');
+    return events.length;
+  }
+}

@@ -1,0 +1,244 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Resolver } from 'node:dns/promises';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import request from 'supertest';
+import { startWorkers, type RunningWorkers } from '../../workers';
+import { DnsFixture } from '../support/dns-fixture';
+import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { createTestContainer, type TestContainer } from '../support/services';
+
+interface Hit {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A real HTTP receiver; each path answers from its plan of status codes (then 200). */
+class Receiver {
+  readonly hits: Hit[] = [];
+  private readonly plans = new Map<string, number[]>();
+  private constructor(private readonly server: Server) {}
+
+  static async start(): Promise<Receiver> {
+    let r!: Receiver;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        r.hits.push({ path: req.url ?? '/', headers: req.headers, body });
+        const plan = r.plans.get(req.url ?? '/') ?? [];
+        res.statusCode = plan.shift() ?? 200;
+        res.end('ok');
+      });
+    });
+    r = new Receiver(server);
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+    return r;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  plan(path: string, codes: number[]): void {
+    this.plans.set(path, [...codes]);
+  }
+
+  at(path: string): Hit[] {
+    return this.hits.filter((h) => h.path === path);
+  }
+
+  close(): Promise<void> {
+    return new Promise((res) => this.server.close(() => res()));
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('webhooks', () => {
+  let c: TestContainer;
+  let workers: RunningWorkers;
+  let rx: Receiver;
+  let acct: TestAccount;
+  let other: TestAccount;
+
+  beforeAll(async () => {
+    rx = await Receiver.start();
+    c = await createTestContainer({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_BASE_MS: '100', SWEEP_INTERVAL_MS: '150' });
+    workers = await startWorkers(c, { dnsConcurrency: 1 });
+    acct = await createAccount(c.http, 'Hooks');
+    other = await createAccount(c.http, 'Other');
+  });
+  afterAll(async () => {
+    await workers.close();
+    await c.dispose();
+    await rx.close();
+  });
+
+  const subscribe = async (path: string, events: string[], extra: object = {}, who = acct) =>
+    (await request(c.http).post('/v1/webhooks').set(who.auth).send({ url: rx.url(path), events, ...extra }).expect(201)).body;
+
+  it.each([
+    [{ url: 'ftp://x.example/', events: ['domain.verified'] }, 'url'],
+    [{ url: 'not a url', events: ['domain.verified'] }, 'url'],
+    [{ url: 'https://u:p@x.example/', events: ['domain.verified'] }, 'url'],
+    [{ url: 'https://x.example/', events: ['domain.exploded'] }, 'events.0'],
+    [{ url: 'https://x.example/', events: [] }, 'events'],
+    [{ url: 'https://x.example/', events: ['domain.verified'], extra: 1 }, 'extra'],
+    [{ url: 'https://x.example/', events: ['domain.verified'], domainId: 'nope' }, 'domainId'],
+  ])('answers 400 to %j naming %s', async (body, field) => {
+    const res = await request(c.http).post('/v1/webhooks').set(acct.auth).send(body).expect(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+  });
+
+  it('creates a subscription with a whsec_ secret shown once, and signs per Standard Webhooks', async () => {
+    const w = await subscribe('/signed', ['domain.verified']);
+    expect(w.secret).toMatch(/^whsec_/);
+    const listed = (await request(c.http).get('/v1/webhooks').set(acct.auth).expect(200)).body.data;
+    expect(JSON.stringify(listed)).not.toContain('whsec_');
+    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
+    const hit = await until('the test event', () => rx.at('/signed')[0]);
+    const payload = new Webhook(w.secret).verify(hit.body, hit.headers as Record<string, string>) as { type: string; timestamp: string; data: unknown };
+    expect(payload.type).toBe('webhook.test');
+    expect(hit.headers['webhook-id']).toBeTruthy();
+    expect(() => new Webhook(w.secret).verify(`${hit.body} `, hit.headers as Record<string, string>)).toThrow();
+  });
+
+  it('sends both signatures during a secret rotation', async () => {
+    const w = await subscribe('/rotate', ['domain.verified']);
+    const rotated = (await request(c.http).post(`/v1/webhooks/${w.id}/rotate-secret`).set(acct.auth).expect(200)).body;
+    expect(rotated.secret).not.toBe(w.secret);
+    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
+    const hit = await until('the test event', () => rx.at('/rotate')[0]);
+    expect(String(hit.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const secret of [w.secret, rotated.secret]) expect(() => new Webhook(secret).verify(hit.body, hit.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it('retries 500, 500, then delivers once on 200, logging every attempt', async () => {
+    rx.plan('/flaky', [500, 500, 200]);
+    const w = await subscribe('/flaky', ['domain.verified']);
+    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
+    await until('three attempts', () => rx.at('/flaky').length >= 3 || undefined);
+    await sleep(500);
+    expect(rx.at('/flaky')).toHaveLength(3);
+    const log = (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth).expect(200)).body.data;
+    expect(log.map((d: { statusCode: number; outcome: string }) => [d.statusCode, d.outcome])).toEqual([
+      [200, 'delivered'],
+      [500, 'retrying'],
+      [500, 'retrying'],
+    ]);
+    expect(log[0].latencyMs).toEqual(expect.any(Number));
+  });
+
+  it('disables a subscription that answers 410 Gone, and can re-enable it', async () => {
+    rx.plan('/gone', [410]);
+    const w = await subscribe('/gone', ['domain.verified']);
+    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
+    const disabled = await until('disabled', async () => {
+      const list = (await request(c.http).get('/v1/webhooks').set(acct.auth)).body.data;
+      const x = list.find((l: { id: string }) => l.id === w.id);
+      return x.status === 'disabled' ? x : undefined;
+    });
+    expect(disabled.disabledReason).toMatch(/410/);
+    const enabled = (await request(c.http).post(`/v1/webhooks/${w.id}/enable`).set(acct.auth).expect(200)).body;
+    expect(enabled.status).toBe('active');
+  });
+
+  it('fans each event out once to the matching subscriptions, even with two dispatchers', async () => {
+    const d = await registerDomain(c.http, acct, 'fan.example.com', 'ed25519');
+    const d2 = await registerDomain(c.http, acct, 'other-fan.example.com', 'ed25519');
+    await subscribe('/fan-all', ['domain.suspended']);
+    await subscribe('/fan-d', ['domain.suspended'], { domainId: d.id });
+    await subscribe('/fan-d2', ['domain.suspended'], { domainId: d2.id });
+    await subscribe('/fan-other-type', ['domain.verified']);
+    await subscribe('/fan-other-account', ['domain.suspended'], {}, other);
+    await c.events.insertOnce({ _id: `${d.id}-9`, type: 'domain.suspended', accountId: acct.id, domainId: d.id, version: 9, data: { id: d.id }, createdAt: new Date() });
+    await Promise.all([c.webhooks.dispatch(), c.webhooks.dispatch(), c.webhooks.dispatch()]);
+    await until('fan-out', () => (rx.at('/fan-all').length && rx.at('/fan-d').length) || undefined);
+    await sleep(600);
+    expect(rx.at('/fan-all')).toHaveLength(1);
+    expect(rx.at('/fan-d')).toHaveLength(1);
+    expect(rx.at('/fan-d2')).toHaveLength(0);
+    expect(rx.at('/fan-other-type')).toHaveLength(0);
+    expect(rx.at('/fan-other-account')).toHaveLength(0);
+    const body = JSON.parse(rx.at('/fan-d')[0].body);
+    expect(body).toMatchObject({ type: 'domain.suspended', version: 9, data: { id: d.id } });
+  });
+
+  it('keeps accounts apart', async () => {
+    const w = await subscribe('/mine', ['domain.verified']);
+    for (const [method, path] of [
+      ['delete', `/v1/webhooks/${w.id}`],
+      ['get', `/v1/webhooks/${w.id}/deliveries`],
+      ['post', `/v1/webhooks/${w.id}/test`],
+      ['post', `/v1/webhooks/${w.id}/rotate-secret`],
+    ] as const) {
+      await request(c.http)[method](path).set(other.auth).expect(404);
+    }
+    const theirs = (await request(c.http).get('/v1/webhooks').set(other.auth)).body.data;
+    expect(theirs.map((x: { id: string }) => x.id)).not.toContain(w.id);
+    await request(c.http).delete(`/v1/webhooks/${w.id}`).set(acct.auth).expect(204);
+  });
+});
+
+describe('webhooks with the SSRF guard on', () => {
+  let dns: DnsFixture;
+  let c: TestContainer;
+  let workers: RunningWorkers;
+  let rx: Receiver;
+  let acct: TestAccount;
+
+  beforeAll(async () => {
+    rx = await Receiver.start();
+    dns = await DnsFixture.start(['evil.test']);
+    dns.publish('hook.evil.test', 'A', ['127.0.0.1']);
+    const resolver = new Resolver();
+    resolver.setServers([dns.resolverAddress]);
+    c = await createTestContainer(
+      { WEBHOOK_ALLOW_PRIVATE: 'false', WEBHOOK_RETRY_BASE_MS: '100', SWEEP_INTERVAL_MS: '150' },
+      { webhookLookup: async (host) => (await resolver.resolve4(host)).map((address) => ({ address, family: 4 })) },
+    );
+    workers = await startWorkers(c, { dnsConcurrency: 1 });
+    acct = await createAccount(c.http, 'Guarded');
+  });
+  afterAll(async () => {
+    await workers.close();
+    await c.dispose();
+    await dns.close();
+    await rx.close();
+  });
+
+  it.each(['http://127.0.0.1/', 'http://10.0.0.5/', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/', 'http://[fc00::1]/', 'http://[::ffff:127.0.0.1]/'])(
+    'refuses %s at creation',
+    async (url) => {
+      const res = await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url, events: ['domain.verified'] }).expect(400);
+      expect(res.body.errors[0].field).toBe('url');
+    },
+  );
+
+  it('refuses at send time a name that resolves to a private address', async () => {
+    const w = (await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: `http://hook.evil.test:${rx.port}/x`, events: ['domain.verified'] }).expect(201)).body;
+    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
+    const log = await until('the refused attempt', async () => {
+      const d = (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth)).body.data;
+      return d.length ? d : undefined;
+    });
+    expect(log[0]).toMatchObject({ outcome: 'failed', statusCode: null, error: expect.stringMatching(/refused/) });
+    expect(rx.hits).toHaveLength(0);
+  });
+});
