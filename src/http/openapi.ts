@@ -3,6 +3,7 @@ import { createAccountBody } from './routes/accounts.routes';
 import { allowedIpsBody } from './routes/allowed-ips.routes';
 import { questionnaireSchema, reviewDecisionBody } from './routes/approval.routes';
 import { createDomainBody } from './routes/domains.routes';
+import { createWebhookBody } from './routes/webhooks.routes';
 import { createSmtpUserBody } from './routes/smtp-users.routes';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
@@ -239,6 +240,30 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { 200: { description: 'the message', content: { 'message/rfc822': { schema: { type: 'string' } } } }, ...errors },
         },
       },
+      '/v1/policy': {
+        get: {
+          summary: "The relay's decision for a sender address",
+          parameters: [{ name: 'sender', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { 200: ok('{allowed, reason}'), ...errors },
+        },
+      },
+      '/v1/webhooks': {
+        post: {
+          summary: 'Subscribe to events; the whsec_ secret is returned only here',
+          requestBody: { required: true, content: { 'application/json': { schema: json(createWebhookBody) } } },
+          responses: { 201: ok('{id, url, events, domainId, status, secret}'), ...errors },
+        },
+        get: { summary: "The account's subscriptions", responses: { 200: ok('{data: [...]}'), ...errors } },
+      },
+      '/v1/webhooks/{id}': { delete: { summary: 'Remove a subscription', parameters: [idParam], responses: { 204: ok('deleted'), ...errors } } },
+      '/v1/webhooks/{id}/deliveries': {
+        get: { summary: 'Every delivery attempt, newest first', parameters: [idParam], responses: { 200: ok('{data, nextCursor}'), ...errors } },
+      },
+      '/v1/webhooks/{id}/test': { post: { summary: 'Send a webhook.test event', parameters: [idParam], responses: { 202: ok('{eventId}'), ...errors } } },
+      '/v1/webhooks/{id}/rotate-secret': {
+        post: { summary: 'New secret; the old one signs too for 24 h', parameters: [idParam], responses: { 200: ok('{id, secret, previousSecretExpiresAt}'), ...errors } },
+      },
+      '/v1/webhooks/{id}/enable': { post: { summary: 'Re-enable a disabled subscription', parameters: [idParam], responses: { 200: ok('the subscription'), ...errors } } },
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: ok('alive') } } },
       '/readyz': { get: { security: [], summary: 'Readiness: MongoDB and Redis answer', responses: { 200: ok('ready'), 503: problem } } },
       '/metrics': { get: { security: [], summary: 'Prometheus metrics', responses: { 200: ok('text exposition format') } } },

@@ -242,3 +242,62 @@ describe('webhooks with the SSRF guard on', () => {
     expect(rx.hits).toHaveLength(0);
   });
 });
+
+describe('webhooks end to end with the lifecycle', () => {
+  let dns: DnsFixture;
+  let c: TestContainer;
+  let workers: RunningWorkers[];
+  let rx: Receiver;
+  let acct: TestAccount;
+
+  beforeAll(async () => {
+    rx = await Receiver.start();
+    dns = await DnsFixture.start(['example.test', 'mw.test']);
+    dns.publish('_spf.mw.test', 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    c = await createTestContainer(
+      {
+        ...dns.env(),
+        SPF_INCLUDE_DOMAIN: '_spf.mw.test',
+        PROPAGATION_SCHEDULE: '200ms',
+        SWEEP_INTERVAL_MS: '150',
+        RECHECK_INTERVAL_MS: '300',
+        CONFIRM_DELAY_MS: '400',
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        WEBHOOK_RETRY_BASE_MS: '100',
+      },
+      { jitter: (ms) => ms },
+    );
+    // Two worker sets: two sweepers, two dispatchers, two webhook senders.
+    workers = [await startWorkers(c, { dnsConcurrency: 2 }), await startWorkers(c, { dnsConcurrency: 2 })];
+    acct = await createAccount(c.http, 'Owner');
+  });
+  afterAll(async () => {
+    for (const w of workers) await w.close();
+    await c.dispose();
+    await dns.close();
+    await rx.close();
+  });
+
+  it('tells the owner verified, suspended and reinstated, exactly once each', async () => {
+    const w = (await request(c.http)
+      .post('/v1/webhooks')
+      .set(acct.auth)
+      .send({ url: rx.url('/owner'), events: ['domain.verified', 'domain.suspended', 'domain.reinstated'] })
+      .expect(201)).body;
+    const d = await registerDomain(c.http, acct, 'hooked.example.test', 'ed25519');
+    const types = () => rx.at('/owner').map((h) => JSON.parse(h.body).type as string);
+    for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
+    await until('domain.verified', () => types().includes('domain.verified') || undefined);
+    for (const r of d.records) dns.unpublish(r.name, 'TXT');
+    await until('domain.suspended', () => types().includes('domain.suspended') || undefined);
+    for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
+    await until('domain.reinstated', () => types().includes('domain.reinstated') || undefined);
+    await sleep(800);
+    expect(types()).toEqual(['domain.verified', 'domain.suspended', 'domain.reinstated']);
+    const versions = rx.at('/owner').map((h) => JSON.parse(h.body).version as number);
+    expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+    for (const h of rx.at('/owner')) expect(() => new Webhook(w.secret).verify(h.body, h.headers as Record<string, string>)).not.toThrow();
+    const last = JSON.parse(rx.at('/owner')[2].body);
+    expect(last.data).toMatchObject({ id: d.id, domain: 'hooked.example.test', status: 'verified' });
+  });
+});
