@@ -13,7 +13,7 @@ import { DnsClient } from '../../src/dns/dns-client';
 import { NameserverDiscovery } from '../../src/dns/nameserver-discovery';
 import { RecursiveResolver } from '../../src/dns/recursive-resolver';
 import { DnsVerifier } from '../../src/verification/dns-verifier';
-import { result, round } from './lib';
+import { result, round, runBench } from './lib';
 
 const DOMAINS = Number(process.env.BENCH_DNS_DOMAINS ?? 10000);
 const CONCURRENCY = Number(process.env.BENCH_DNS_CONCURRENCY ?? 50);
@@ -120,7 +120,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -3,13 +3,10 @@
  * RSA-2048 through node-forge is timed against node:crypto's own generateKeyPairSync
  * in the same run (interleaved, so drift hits both alike).
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../src/config';
-import { createContainer } from '../../src/container';
 import { generateDkimKeyPair } from '../../src/keys/dkim-keys';
-import { createLogger } from '../../src/logger';
-import { benchServices, median, percentile, result, round, runConcurrent, timeMs } from './lib';
+import { benchContainer, median, percentile, result, round, runBench, runConcurrent, timeMs } from './lib';
 
 const RSA_SAMPLES = Number(process.env.BENCH_RSA_SAMPLES ?? 60);
 const ED_SAMPLES = 300;
@@ -33,17 +30,8 @@ async function main() {
   console.log(`ratio forge/native      ${round(median(forgeRsa) / median(nativeRsa))}  (target <= 1.25)`);
   console.log(`ed25519 (node-forge)    median ${round(median(ed), 3)} ms  p99 ${round(percentile(ed, 99), 3)} ms  (target median <= 10 ms)`);
 
-  const services = await benchServices();
-  const config = loadConfig({
-    MONGODB_URI: services.mongoUri,
-    REDIS_URL: services.redisUrl,
-    MASTER_KEY: randomBytes(32).toString('base64'),
-    ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
-    DNS_RESOLVERS: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-  });
-  const dbName = `bench_keygen_${Date.now().toString(36)}`;
-  const container = await createContainer(config, createLogger('silent'), { dbName });
+  const { c: container, dispose } = await benchContainer('keygen');
+  const config = container.config;
   const server = container.http.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -77,13 +65,8 @@ async function main() {
     });
   } finally {
     await new Promise((r) => server.close(r));
-    await container.mongo.dropDatabase().catch(() => {});
-    await container.close();
-    await services.stop();
+    await dispose();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

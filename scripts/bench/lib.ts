@@ -1,7 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../../src/config';
+import { createContainer, type Container } from '../../src/container';
 import { findOrStartMongo, findOrStartRedis, type ServiceHandle } from '../../src/dev/services';
+import { createLogger } from '../../src/logger';
 
 export function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -53,4 +57,40 @@ export async function runConcurrent(total: number, concurrency: number, fn: (i: 
     }),
   );
   return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/**
+ * A container on the discovered stores with a database and queue prefix of its own;
+ * `dispose` drops the database and stops whatever was started.
+ */
+export async function benchContainer(name: string, env: Record<string, string> = {}): Promise<{ c: Container; dispose(): Promise<void> }> {
+  const services = await benchServices();
+  const stamp = Date.now().toString(36);
+  const config = loadConfig({
+    MONGODB_URI: services.mongoUri,
+    REDIS_URL: services.redisUrl,
+    MASTER_KEY: randomBytes(32).toString('base64'),
+    ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
+    DNS_RESOLVERS: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    QUEUE_PREFIX: `{mwbench${stamp}}`,
+    ...env,
+  });
+  const c = await createContainer(config, createLogger('silent'), { dbName: `bench_${name}_${stamp}` });
+  return {
+    c,
+    async dispose() {
+      await c.mongo.dropDatabase().catch(() => {});
+      await c.close();
+      await services.stop();
+    },
+  };
+}
+
+/** Runs a benchmark's main, exiting non-zero on failure. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

@@ -3,15 +3,11 @@
  * the relay (capture mode), next to a bare smtp-server that accepts and discards, with
  * the same client in the same run. Latency is end of DATA (the final dot) to the 250.
  */
-import { randomBytes } from 'node:crypto';
 import { SMTPServer } from 'smtp-server';
-import { loadConfig } from '../../src/config';
-import { createContainer } from '../../src/container';
-import { createLogger } from '../../src/logger';
 import { QUEUES } from '../../src/queue/queues';
 import { selfSignedCertificate } from '../../src/relay/tls';
 import { SmtpTestClient } from '../../test/support/smtp-client';
-import { benchServices, median, percentile, result, round } from './lib';
+import { benchContainer, median, percentile, result, round, runBench } from './lib';
 
 const SESSIONS = 20;
 const MESSAGES = Number(process.env.BENCH_RELAY_MESSAGES ?? 4000);
@@ -63,20 +59,8 @@ async function bareServer(): Promise<{ port: number; close(): Promise<void> }> {
 }
 
 async function main() {
-  const services = await benchServices();
-  const config = loadConfig({
-    MONGODB_URI: services.mongoUri,
-    REDIS_URL: services.redisUrl,
-    MASTER_KEY: randomBytes(32).toString('base64'),
-    ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
-    DNS_RESOLVERS: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    SMTP_PORT: '0',
-    SMTP_HOST: '127.0.0.1',
-    DELIVERY_MODE: 'capture',
-    QUEUE_PREFIX: `{mwbench${Date.now().toString(36)}}`,
-  });
-  const c = await createContainer(config, createLogger('silent'), { dbName: `bench_relay_${Date.now().toString(36)}` });
+  const { c, dispose } = await benchContainer('relay', { SMTP_PORT: '0', SMTP_HOST: '127.0.0.1', DELIVERY_MODE: 'capture' });
+  const config = c.config;
   const bare = await bareServer();
   const relay = await c.startRelay();
   try {
@@ -97,7 +81,7 @@ async function main() {
       policy.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     console.log(`bare smtp-server   ${round(base.msgsPerS)} msgs/s  p50 ${round(median(base.latencies))} ms  p99 ${round(percentile(base.latencies, 99))} ms`);
-    console.log(`mailwarden relay   ${round(ours.msgsPerS)} msgs/s  p50 ${round(median(ours.latencies))} ms  p99 ${round(percentile(ours.latencies, 99))} ms  (spooled to ${services.mongoUri.startsWith('mongodb://127.0.0.1') ? 'the local store' : 'MongoDB'} and enqueued before each 250)`);
+    console.log(`mailwarden relay   ${round(ours.msgsPerS)} msgs/s  p50 ${round(median(ours.latencies))} ms  p99 ${round(percentile(ours.latencies, 99))} ms  (spooled and enqueued before each 250)`);
     console.log(`ratio              ${round(ours.msgsPerS / base.msgsPerS, 3)}  (target >= 0.5)`);
     console.log(`policy decision    p50 ${round(median(policy), 4)} ms  p99 ${round(percentile(policy, 99), 4)} ms  (in-process cache; target p99 < 1 ms)`);
     result('relay', {
@@ -112,13 +96,8 @@ async function main() {
     await relay.close();
     await bare.close();
     await c.queues.get(QUEUES.delivery).obliterate({ force: true }).catch(() => {});
-    await c.mongo.dropDatabase().catch(() => {});
-    await c.close();
-    await services.stop();
+    await dispose();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -3,13 +3,10 @@
  * (bulk-inserted), 1,000 of them due in both cases: the tick should cost O(due) and
  * Redis should hold O(in-flight jobs), whatever the total.
  */
-import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../../src/config';
-import { createContainer, type Container } from '../../src/container';
+import type { Container } from '../../src/container';
 import { newId } from '../../src/ids';
-import { createLogger } from '../../src/logger';
 import { QUEUES } from '../../src/queue/queues';
-import { benchServices, median, result, round, timeMs } from './lib';
+import { benchContainer, median, result, round, runBench, timeMs } from './lib';
 
 const DUE = 1000;
 const TICKS = 5;
@@ -75,17 +72,7 @@ async function measure(c: Container): Promise<{ tickMs: number; queryMs: number;
 }
 
 async function main() {
-  const services = await benchServices();
-  const config = loadConfig({
-    MONGODB_URI: services.mongoUri,
-    REDIS_URL: services.redisUrl,
-    MASTER_KEY: randomBytes(32).toString('base64'),
-    ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
-    DNS_RESOLVERS: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    QUEUE_PREFIX: `{mwbench${Date.now().toString(36)}}`,
-  });
-  const c = await createContainer(config, createLogger('silent'), { dbName: `bench_sweep_${Date.now().toString(36)}` });
+  const { c, dispose } = await benchContainer('sweep');
   try {
     // The same 1,000 due domains in both phases, spread over the id range.
     const due = new Set(Array.from({ length: DUE }, (_, k) => k * 10));
@@ -106,7 +93,7 @@ async function main() {
     const enqueueMs = await timeMs(() => queue.addBulk(jobs));
     await queue.obliterate({ force: true });
     console.log(`enqueued/s at 100,000: ${round((large.enqueued / large.tickMs) * 1000)} per whole tick; ${round((DUE / enqueueMs) * 1000)} for the enqueue alone (${round(enqueueMs)} ms per 1,000)`);
-    console.log(`store: ${services.mongoUri}; FerretDB v1 filters ranges in Go (no index push-down), so there the tick grows with the total; MongoDB uses the nextCheckAt index`);
+    console.log(`store: ${c.config.mongodbUri}; FerretDB v1 filters ranges in Go (no index push-down), so there the tick grows with the total; MongoDB uses the nextCheckAt index`);
     result('sweep', {
       tick_ms: round(large.tickMs),
       tick_ms_10k: round(small.tickMs),
@@ -120,13 +107,8 @@ async function main() {
       redis_mb_100k: round(large.redisBytes / 1048576, 2),
     });
   } finally {
-    await c.mongo.dropDatabase().catch(() => {});
-    await c.close();
-    await services.stop();
+    await dispose();
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

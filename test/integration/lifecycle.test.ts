@@ -19,6 +19,22 @@ async function waitForDomain(c: TestContainer, acct: TestAccount, id: string, pr
   throw new Error(`timed out; last state: ${JSON.stringify({ status: last?.status, records: last?.records?.map((r: any) => [r.status, r.reason]) })}`);
 }
 
+/**
+ * The event types of a domain once at least `expected` are there: events reach the
+ * events collection just after the state change (through the document's outbox).
+ */
+async function settledEventTypes(c: TestContainer, id: string, expected: number): Promise<string[]> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const types = (await c.events.listForDomain(id)).map((e) => e.type);
+    if (types.length >= expected || Date.now() > until) {
+      await new Promise((r) => setTimeout(r, 200)); // and nothing more arrives
+      return (await c.events.listForDomain(id)).map((e) => e.type);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('verification lifecycle through the API, workers and the test DNS server', () => {
   let dns: DnsFixture;
   let c: TestContainer;
@@ -60,7 +76,7 @@ describe('verification lifecycle through the API, workers and the test DNS serve
   const unpublish = (d: any) => {
     for (const r of d.records) dns.unpublish(r.name, 'TXT');
   };
-  const eventTypes = async (id: string) => (await c.events.listForDomain(id)).map((e) => e.type);
+  const eventTypes = (id: string, expected: number) => settledEventTypes(c, id, expected);
 
   it('stays pending with per-nameserver detail while only ns1 has the records, then verifies', async () => {
     const d = await registerDomain(c.http, acct, 'prop.example.test', 'ed25519');
@@ -76,7 +92,7 @@ describe('verification lifecycle through the API, workers and the test DNS serve
     expect(verified.verification.verifiedAt).not.toBeNull();
     expect(verified.approval).toBe('approved');
     expect(verified.sending).toEqual({ allowed: true, reason: expect.any(String) });
-    expect(await eventTypes(d.id)).toEqual(['domain.verified']);
+    expect(await eventTypes(d.id, 1)).toEqual(['domain.verified']);
 
     const checks = await request(c.http).get(`/v1/domains/${d.id}/checks?limit=2`).set(acct.auth).expect(200);
     expect(checks.body.data[0]).toMatchObject({ verdict: expect.any(String), records: expect.any(Array) });
@@ -98,7 +114,7 @@ describe('verification lifecycle through the API, workers and the test DNS serve
 
     publish(d);
     await waitForDomain(c, acct, d.id, (x) => x.status === 'verified');
-    expect(await eventTypes(d.id)).toEqual(['domain.verified', 'domain.suspended', 'domain.reinstated']);
+    expect(await eventTypes(d.id, 3)).toEqual(['domain.verified', 'domain.suspended', 'domain.reinstated']);
   });
 
   it('never suspends on timeouts, SERVFAIL or a lame nameserver, and reports domain.check_degraded once', async () => {
@@ -118,7 +134,7 @@ describe('verification lifecycle through the API, workers and the test DNS serve
       expect(x.status).toBe('verified');
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(await eventTypes(d.id)).toEqual(['domain.verified', 'domain.check_degraded']);
+    expect(await eventTypes(d.id, 2)).toEqual(['domain.verified', 'domain.check_degraded']);
   });
 
   it('shows the merged SPF record to publish, the DMARC advice and the next check in the status', async () => {
@@ -175,7 +191,7 @@ describe('the propagation window', () => {
     const d = await registerDomain(c.http, acct, 'late.example.test', 'ed25519');
     const failed = await waitForDomain(c, acct, d.id, (x) => x.status === 'failed');
     expect(failed.verification.nextCheckAt).toBeNull();
-    expect((await c.events.listForDomain(d.id)).map((e) => e.type)).toEqual(['domain.verification_failed']);
+    expect(await settledEventTypes(c, d.id, 1)).toEqual(['domain.verification_failed']);
 
     // The owner publishes late; a failed domain is not checked until verify opens a new window.
     dns.publish('_spf.example.test', 'TXT', [['v=spf1 ip4:192.0.2.0/24 -all']]);
