@@ -3,7 +3,7 @@
  * authoritative nameservers (127.0.0.11 and 127.0.0.12, one port) serving N zones,
  * each with SPF and DKIM published. Prints `READY {json}` when it answers.
  */
-import { splitTxt } from '../../src/domains/records';
+import { splitTxt } from '../../src/verification/records';
 import { TestDnsServer } from '../../test/support/dns-server';
 
 async function main() {

@@ -1,6 +1,6 @@
 import type { ApprovalFields, QuestionnaireDoc } from './approval.store';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
-import { dkimRecordName, dkimValue, spfValue, splitTxt } from './records';
+import { dkimRecordName, dkimValue, spfValue, splitTxt } from '../verification/records';
 
 /** The domain resource of DESIGN §6, as every route and webhook shows it. */
 export interface DomainResource {

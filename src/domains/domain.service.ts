@@ -1,4 +1,4 @@
-import type { ChangeNotifier } from './change-notifier';
+import type { ChangeNotifier } from '../events/change-notifier';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
 import { ConflictError, NotFoundError, isDuplicateKeyError } from '../errors';
@@ -8,7 +8,7 @@ import type { KeyCipher } from '../keys/key-cipher';
 import type { DomainDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
-import type { SmtpUserStore } from './smtp-user.store';
+import type { SmtpUserStore } from '../smtp-users/smtp-user.store';
 
 export interface DomainServiceOptions {
   spfIncludeDomain: string;

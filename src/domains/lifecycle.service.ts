@@ -7,12 +7,12 @@ import type { Logger } from '../logger';
 import { QUEUES, scheduledCheckJobId, verifyJobId, type QueueRegistry } from '../queue/queues';
 import type { RedisLock } from '../queue/redis-lock';
 import type { DnsVerifier } from '../verification/dns-verifier';
-import type { CheckStore } from './check.store';
+import type { CheckStore } from '../verification/check.store';
 import { applyCheck, INITIAL_CHECK_STATE, type StatePolicy } from './domain-state';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
-import type { EventStore } from './event.store';
+import type { EventStore } from '../events/event.store';
 
 export interface LifecycleOptions {
   policy: StatePolicy;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { createAccountBody } from './routes/accounts.routes';
-import { allowedIpsBody } from './routes/allowed-ips.routes';
-import { questionnaireSchema, reviewDecisionBody } from './routes/approval.routes';
-import { createDomainBody } from './routes/domains.routes';
-import { createWebhookBody } from './routes/webhooks.routes';
-import { createSmtpUserBody } from './routes/smtp-users.routes';
+import { createAccountBody } from '../accounts/accounts.router';
+import { allowedIpsBody } from '../allowed-ips/allowed-ips.router';
+import { questionnaireSchema, reviewDecisionBody } from '../approval/approval.router';
+import { createDomainBody } from '../domains/domains.router';
+import { createWebhookBody } from '../webhooks/webhooks.router';
+import { createSmtpUserBody } from '../smtp-users/smtp-users.router';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 

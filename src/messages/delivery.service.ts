@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { DomainStore } from '../domains/domain.store';
-import type { EventStore } from '../domains/event.store';
+import type { EventStore } from '../events/event.store';
 import type { Logger } from '../logger';
 import type { RedisLock } from '../queue/redis-lock';
 import type { DkimSigner } from './dkim-signer';

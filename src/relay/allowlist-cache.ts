@@ -1,4 +1,4 @@
-import { ipInCidrs } from '../domains/cidr';
+import { ipInCidrs } from '../allowed-ips/cidr';
 
 /**
  * Every domain configuration's allowed client networks, held in process for the

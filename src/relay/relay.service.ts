@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import type { Clock } from '../clock';
-import type { SmtpUser } from '../domains/smtp-user.store';
-import { verifyPassword } from '../domains/smtp-password';
+import type { SmtpUser } from '../smtp-users/smtp-user.store';
+import { verifyPassword } from '../smtp-users/smtp-password';
 import { isDuplicateKeyError } from '../errors';
 import type { FixedWindowLimiter } from '../limits/fixed-window-limiter';
 import type { Logger } from '../logger';

@@ -1,14 +1,14 @@
-import { evaluateDkim } from '../checks/dkim-record';
-import { evaluateDmarc } from '../checks/dmarc';
-import type { CheckResolver, LookupResult } from '../checks/resolver';
-import { evaluateSpfPolicy } from '../checks/spf-policy';
-import { suggestSpfRecord } from '../checks/spf-suggest';
+import { evaluateDkim } from './dkim-record';
+import { evaluateDmarc } from './dmarc';
+import type { CheckResolver, LookupResult } from './resolver';
+import { evaluateSpfPolicy } from './spf-policy';
+import { suggestSpfRecord } from './spf-suggest';
 import { AuthoritativeResolver } from '../dns/authoritative-resolver';
 import type { DnsClient } from '../dns/dns-client';
 import { describeFailure } from '../dns/lookup';
 import type { NameserverDiscovery, Nameserver } from '../dns/nameserver-discovery';
 import { MemoResolver, type RecursiveResolver } from '../dns/recursive-resolver';
-import { dkimRecordName, dkimValue, spfValue } from '../domains/records';
+import { dkimRecordName, dkimValue, spfValue } from './records';
 import { aggregate, overall, type NameserverVerdict, type RecordCheck, type VerificationResult } from './verification-result';
 
 /** What a check needs to know about a domain. */

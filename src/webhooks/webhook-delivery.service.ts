@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { EventStore } from '../domains/event.store';
+import type { EventStore } from '../events/event.store';
 import { newId } from '../ids';
 import type { Logger } from '../logger';
 import { sendWebhook, WebhookUrlRefusedError, type HostLookup } from './ssrf-guard';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Clock } from '../clock';
-import type { EventStore } from '../domains/event.store';
+import type { EventStore } from '../events/event.store';
 import type { DomainStore } from '../domains/domain.store';
 import { NotFoundError, ValidationError } from '../errors';
 import { newId } from '../ids';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import request from 'supertest';
 import { startWorkers, type RunningWorkers } from '../../workers';
-import { dkimRecordName, dkimValue } from '../../src/domains/records';
+import { dkimRecordName, dkimValue } from '../../src/verification/records';
 import { generateDkimKeyPair } from '../../src/keys/dkim-keys';
 import { deliveryJob } from '../../src/messages/delivery-jobs';
 import type { MessageDoc } from '../../src/messages/message.model';

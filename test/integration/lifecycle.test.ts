@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { startWorkers, type RunningWorkers } from '../../workers';
-import { dkimValue, splitTxt } from '../../src/domains/records';
+import { dkimValue, splitTxt } from '../../src/verification/records';
 import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';

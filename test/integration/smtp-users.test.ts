@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { Redis } from 'ioredis';
-import { verifyPassword } from '../../src/domains/smtp-password';
+import { verifyPassword } from '../../src/smtp-users/smtp-password';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { ADMIN_KEY, createTestContainer, type TestContainer } from '../support/services';
 

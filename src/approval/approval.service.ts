@@ -1,0 +1,63 @@
+import type { ChangeNotifier } from '../events/change-notifier';
+import type { Clock } from '../clock';
+import { ConflictError, NotFoundError } from '../errors';
+import type { ApprovalStore, DecisionFields, QuestionnaireDoc } from '../domains/approval.store';
+import type { ApprovalState } from '../domains/domain.model';
+import { toDomainResource, type DomainResource } from '../domains/domain.resource';
+
+export type QuestionnaireAnswers = Omit<QuestionnaireDoc, 'submittedAt'>;
+
+/** The seed's manual review: the owner answers the questionnaire, an admin decides. */
+export class ApprovalService {
+  constructor(
+    private readonly store: ApprovalStore,
+    private readonly clock: Clock,
+    private readonly notifier: ChangeNotifier,
+  ) {}
+
+  /**
+   * Stores the account's questionnaire answers and sets `approval: pending_review`,
+   * whatever the approval was before: new answers need a new review, even after an
+   * approval. NotFoundError for any other account's domain.
+   */
+  async submitQuestionnaire(accountId: string, id: string, answers: QuestionnaireAnswers): Promise<DomainResource> {
+    const now = this.clock.now();
+    const doc = await this.store.saveQuestionnaire(accountId, id, { ...answers, submittedAt: now }, now);
+    if (!doc) throw new NotFoundError('domain');
+    await this.notifier.policyChanged(id);
+    return toDomainResource(doc);
+  }
+
+  /**
+   * Approves sending for any account's domain (admin). Allowed before the questionnaire
+   * is submitted: the operator may have reviewed the sender by other means.
+   */
+  async approve(id: string, reason: string): Promise<DomainResource> {
+    const now = this.clock.now();
+    return this.decide(id, { approval: 'approved', approvalReason: reason, reviewedAt: now, approvedAt: now, updatedAt: now });
+  }
+
+  /**
+   * Rejects sending for any account's domain (admin), or revokes an approval.
+   * ConflictError while the approval is `not_submitted`: there is neither an answer to
+   * reject nor an approval to revoke, and the domain cannot send anyway.
+   */
+  async reject(id: string, reason: string): Promise<DomainResource> {
+    const now = this.clock.now();
+    return this.decide(
+      id,
+      { approval: 'rejected', approvalReason: reason, reviewedAt: now, approvedAt: null, updatedAt: now },
+      ['not_submitted'],
+    );
+  }
+
+  private async decide(id: string, fields: DecisionFields, unlessApproval: ApprovalState[] = []): Promise<DomainResource> {
+    const updated = await this.store.recordDecision(id, fields, unlessApproval);
+    const doc = await this.store.findById(id);
+    if (!doc) throw new NotFoundError('domain');
+    // Only the precondition keeps an existing domain from matching.
+    if (!updated) throw new ConflictError(`questionnaire not submitted: ${doc.domain} has no answers to reject and no approval to revoke`);
+    await this.notifier.policyChanged(id);
+    return toDomainResource(doc);
+  }
+}
