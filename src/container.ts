@@ -5,9 +5,7 @@ import { AccountStore } from './accounts/account.store';
 import { systemClock, type Clock } from './clock';
 import type { Config } from './config';
 import { ApprovalService } from './approval/approval.service';
-import { ApprovalStore } from './domains/approval.store';
 import { AllowedIpService } from './allowed-ips/allowed-ip.service';
-import { AllowedIpStore } from './domains/allowed-ip.store';
 import { SmtpUserService } from './smtp-users/smtp-user.service';
 import { SmtpUserStore } from './smtp-users/smtp-user.store';
 import { CheckStore } from './verification/check.store';
@@ -33,7 +31,17 @@ import { WebhookService } from './webhooks/webhook.service';
 import { WebhookStore } from './webhooks/webhook.store';
 import type { HostLookup } from './webhooks/ssrf-guard';
 import { allowlistChannel, ChangeNotifier, policyChannel } from './events/change-notifier';
-import { sendingDecision } from './domains/domain.resource';
+import { SendingPolicy } from './sending-policy/sending-policy.service';
+import { policyRoutes } from './sending-policy/policy.router';
+import { accountsRoutes } from './accounts/accounts.router';
+import { allowedIpsRoutes } from './allowed-ips/allowed-ips.router';
+import { approvalRoutes } from './approval/approval.router';
+import { domainsRoutes } from './domains/domains.router';
+import { lifecycleRoutes } from './domains/lifecycle.router';
+import { messagesRoutes } from './messages/messages.router';
+import { smtpUsersRoutes } from './smtp-users/smtp-users.router';
+import { webhooksRoutes } from './webhooks/webhooks.router';
+import { openApiDocument } from './http/openapi';
 import { deliveryJobOptions } from './messages/delivery-jobs';
 import { AllowlistCache } from './relay/allowlist-cache';
 import { InvalidationSubscriber } from './relay/invalidation-subscriber';
@@ -45,6 +53,7 @@ import { DeliveryService } from './messages/delivery.service';
 import { DkimSigner } from './messages/dkim-signer';
 import { MessageRecovery } from './messages/message-recovery';
 import { MessageStore } from './messages/message.store';
+import { MessageService } from './messages/message.service';
 import { createSmarthostTransport } from './messages/smarthost.transport';
 
 export interface ContainerOptions {
@@ -90,12 +99,10 @@ export async function createContainer(config: Config, logger: Logger, options: C
 
   const accountStore = new AccountStore(mongo);
   const domainStore = new DomainStore(mongo);
-  const approvalStore = new ApprovalStore(mongo);
   const checkStore = new CheckStore(mongo);
   const eventStore = new EventStore(mongo);
   const messageStore = new MessageStore(mongo);
   const smtpUserStore = new SmtpUserStore(mongo);
-  const allowedIpStore = new AllowedIpStore(mongo);
   await Promise.all([accountStore.init(), domainStore.init(), checkStore.init(), eventStore.init(), smtpUserStore.init()]);
   await messageStore.init();
 
@@ -106,9 +113,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
     spfIncludeDomain: config.spf.includeDomain,
     propagationWindowMs: config.verification.propagationWindowMs,
   });
-  const approval = new ApprovalService(approvalStore, clock, notifier);
+  const approval = new ApprovalService(domainStore, clock, notifier);
   const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock);
-  const allowedIps = new AllowedIpService(allowedIpStore, notifier, clock);
+  const allowedIps = new AllowedIpService(domainStore, notifier, clock);
 
   const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
   const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);
@@ -186,22 +193,24 @@ export async function createContainer(config: Config, logger: Logger, options: C
       await redis.ping();
     },
   };
+  const sendingPolicy = new SendingPolicy(domainStore);
   const http = createHttpApp({
     logger,
-    accounts,
-    domains,
-    approval,
-    smtpUsers,
-    allowedIps,
-    lifecycle,
-    checks: checkStore,
-    messages: messageStore,
-    domainStore,
-    webhooks,
-    webhookStore,
+    authenticator: accounts,
+    routers: [
+      accountsRoutes(accounts),
+      domainsRoutes(domains),
+      lifecycleRoutes(lifecycle),
+      approvalRoutes(approval),
+      messagesRoutes(new MessageService(messageStore)),
+      smtpUsersRoutes(smtpUsers),
+      allowedIpsRoutes(allowedIps),
+      policyRoutes(sendingPolicy),
+      webhooksRoutes(webhooks),
+    ],
+    openapi: openApiDocument(VERSION),
     probes,
     metrics: createHttpMetrics(options.defaultMetrics ?? false),
-    version: VERSION,
   });
 
   /** Starts the SMTP relay role: its caches, their invalidation subscriber, and the server. */
@@ -211,14 +220,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       () => domainStore.findAllowlists(),
       async (id) => (await domainStore.findById(id))?.allowedIps ?? null,
     );
-    const policy = new PolicyCache(
-      async (id) => {
-        const d = await domainStore.findById(id);
-        return d ? { domainId: id, domain: d.domain, ...sendingDecision(d) } : null;
-      },
-      () => subscriber.live,
-      clock,
-    );
+    const policy = new PolicyCache((id) => sendingPolicy.forDomain(id), () => subscriber.live, clock);
     subscriber.on(policyChannel(config.queuePrefix), (id) => policy.invalidate(id), () => policy.clear());
     subscriber.on(
       allowlistChannel(config.queuePrefix),
@@ -261,7 +263,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     mongo,
     redis,
     cipher,
-    stores: { accounts: accountStore, domains: domainStore, approval: approvalStore, smtpUsers: smtpUserStore, allowedIps: allowedIpStore },
+    stores: { accounts: accountStore, domains: domainStore, smtpUsers: smtpUserStore },
     services: { accounts, domains, approval, smtpUsers, allowedIps },
     dns: { client: dnsClient, verifier },
     lifecycle,

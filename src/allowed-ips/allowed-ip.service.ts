@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
 import { NotFoundError, UnavailableError } from '../errors';
-import type { AllowedIpStore } from '../domains/allowed-ip.store';
+import type { DomainStore } from '../domains/domain.store';
 import type { ChangeNotifier } from '../events/change-notifier';
 
 /** The most CIDRs one domain's allowlist may hold. */
@@ -9,14 +9,14 @@ export const MAX_ALLOWED_IPS = 50;
 /** The IP allowlist that lets clients connect to the relay for a domain (default: nobody). */
 export class AllowedIpService {
   constructor(
-    private readonly store: AllowedIpStore,
+    private readonly store: DomainStore,
     private readonly notifier: ChangeNotifier,
     private readonly clock: Clock,
   ) {}
 
   /** The account's domain's allowlist, as normalised CIDRs; NotFoundError for another account's domain. */
   async get(accountId: string, domainId: string): Promise<{ cidrs: string[] }> {
-    const cidrs = await this.store.find(accountId, domainId);
+    const cidrs = await this.store.findAllowedIps(accountId, domainId);
     if (!cidrs) throw new NotFoundError('domain');
     return { cidrs };
   }
@@ -28,7 +28,7 @@ export class AllowedIpService {
    * sends it again.
    */
   async replace(accountId: string, domainId: string, cidrs: string[]): Promise<{ cidrs: string[] }> {
-    if (!(await this.store.replace(accountId, domainId, cidrs, this.clock.now()))) throw new NotFoundError('domain');
+    if (!(await this.store.replaceAllowedIps(accountId, domainId, cidrs, this.clock.now()))) throw new NotFoundError('domain');
     try {
       await this.notifier.allowlistChanged(domainId);
     } catch (err) {

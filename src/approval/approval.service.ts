@@ -1,8 +1,9 @@
 import type { ChangeNotifier } from '../events/change-notifier';
 import type { Clock } from '../clock';
 import { ConflictError, NotFoundError } from '../errors';
-import type { ApprovalStore, DecisionFields, QuestionnaireDoc } from '../domains/approval.store';
-import type { ApprovalState } from '../domains/domain.model';
+import { APPROVAL_TRANSITIONS, type ApprovalAction } from '../domains/domain-state';
+import type { QuestionnaireDoc } from '../domains/domain.model';
+import type { DecisionFields, DomainStore } from '../domains/domain.store';
 import { toDomainResource, type DomainResource } from '../domains/domain.resource';
 
 export type QuestionnaireAnswers = Omit<QuestionnaireDoc, 'submittedAt'>;
@@ -10,7 +11,7 @@ export type QuestionnaireAnswers = Omit<QuestionnaireDoc, 'submittedAt'>;
 /** The seed's manual review: the owner answers the questionnaire, an admin decides. */
 export class ApprovalService {
   constructor(
-    private readonly store: ApprovalStore,
+    private readonly store: DomainStore,
     private readonly clock: Clock,
     private readonly notifier: ChangeNotifier,
   ) {}
@@ -34,7 +35,7 @@ export class ApprovalService {
    */
   async approve(id: string, reason: string): Promise<DomainResource> {
     const now = this.clock.now();
-    return this.decide(id, { approval: 'approved', approvalReason: reason, reviewedAt: now, approvedAt: now, updatedAt: now });
+    return this.decide(id, 'approve', { approval: 'approved', approvalReason: reason, reviewedAt: now, approvedAt: now, updatedAt: now });
   }
 
   /**
@@ -44,15 +45,11 @@ export class ApprovalService {
    */
   async reject(id: string, reason: string): Promise<DomainResource> {
     const now = this.clock.now();
-    return this.decide(
-      id,
-      { approval: 'rejected', approvalReason: reason, reviewedAt: now, approvedAt: null, updatedAt: now },
-      ['not_submitted'],
-    );
+    return this.decide(id, 'reject', { approval: 'rejected', approvalReason: reason, reviewedAt: now, approvedAt: null, updatedAt: now });
   }
 
-  private async decide(id: string, fields: DecisionFields, unlessApproval: ApprovalState[] = []): Promise<DomainResource> {
-    const updated = await this.store.recordDecision(id, fields, unlessApproval);
+  private async decide(id: string, action: ApprovalAction, fields: DecisionFields): Promise<DomainResource> {
+    const updated = await this.store.recordDecision(id, fields, APPROVAL_TRANSITIONS[action].from);
     const doc = await this.store.findById(id);
     if (!doc) throw new NotFoundError('domain');
     // Only the precondition keeps an existing domain from matching.

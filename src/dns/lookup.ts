@@ -1,5 +1,5 @@
 import type { Answer, RecordType } from 'dns-packet';
-import type { LookupResult, MxRecord } from '../verification/resolver';
+import type { LookupResult, MxRecord } from './resolver';
 import { canonicalName, type DnsOutcome } from './dns-client';
 
 /** Turns a raw outcome into the evaluators' LookupResult, mapping record data by type. */

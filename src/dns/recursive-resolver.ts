@@ -1,5 +1,5 @@
 import type { RecordType } from 'dns-packet';
-import type { CheckResolver, LookupResult, MxRecord } from '../verification/resolver';
+import type { CheckResolver, LookupResult, MxRecord } from './resolver';
 import { type DnsClient, type DnsOutcome, type DnsServer } from './dns-client';
 import { RECORD_MAPPERS, toLookup } from './lookup';
 

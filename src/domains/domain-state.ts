@@ -1,4 +1,11 @@
-import type { ApprovalState, DomainStatus } from './domain.model';
+import type { Verdict } from '../verification/verdict';
+
+/** A domain's verification status (DESIGN §3). */
+export const DOMAIN_STATUSES = ['pending', 'verified', 'failed', 'suspended'] as const;
+export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
+/** The seed's manual review of a domain. */
+export const APPROVAL_STATES = ['not_submitted', 'pending_review', 'approved', 'rejected'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
 
 export const DOMAIN_EVENT_TYPES = [
   'domain.verified',
@@ -8,8 +15,6 @@ export const DOMAIN_EVENT_TYPES = [
   'domain.check_degraded',
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
-
-export type CheckVerdict = 'pass' | 'fail' | 'temperror';
 
 /** Bookkeeping the state machine keeps between checks. */
 export interface CheckState {
@@ -75,7 +80,7 @@ function temperrorDelay(policy: StatePolicy, consecutive: number): number {
  * The verification state machine (DESIGN §3) as a pure function of the domain, one
  * check verdict and the time. Every transition yields exactly one event.
  */
-export function applyCheck(domain: StateDomain, verdict: CheckVerdict, now: Date, policy: StatePolicy): Transition {
+export function applyCheck(domain: StateDomain, verdict: Verdict, now: Date, policy: StatePolicy): Transition {
   const prev = domain.checkState ?? INITIAL_CHECK_STATE;
   const cs: CheckState = { ...prev, attempts: prev.attempts + 1 };
   const events: DomainEventType[] = [];
@@ -144,6 +149,72 @@ export function applyCheck(domain: StateDomain, verdict: CheckVerdict, now: Date
     case 'failed':
       return { changes: { ...base, nextCheckAt: null, checkState: cs }, events };
   }
+}
+
+/** Whether mail may be sent for a domain, and why not. */
+export interface SendingDecision {
+  allowed: boolean;
+  reason: string;
+}
+
+/**
+ * THE sending rule (DESIGN §3): only a verified and approved domain may send. The
+ * SendingPolicy service applies it for the relay and /v1/policy; the domain resource
+ * shows it.
+ */
+export function sendingDecision(d: { status: DomainStatus; approval: ApprovalState }): SendingDecision {
+  if (d.status === 'suspended') return { allowed: false, reason: 'domain is suspended: its DNS records no longer verify' };
+  if (d.status === 'failed') return { allowed: false, reason: 'verification failed: the records were not found within the propagation window' };
+  if (d.status === 'pending') return { allowed: false, reason: 'domain is not verified yet' };
+  if (d.approval === 'approved') return { allowed: true, reason: 'verified and approved' };
+  if (d.approval === 'rejected') return { allowed: false, reason: 'sending was rejected in review' };
+  if (d.approval === 'pending_review') return { allowed: false, reason: 'awaiting review of the questionnaire' };
+  return { allowed: false, reason: 'questionnaire not submitted' };
+}
+
+/** What an owner or admin can do to a domain's approval (the seed's manual review). */
+export type ApprovalAction = 'submit' | 'approve' | 'reject';
+
+/**
+ * The approval transitions: from which states each action may start, and where it ends.
+ * New answers always need a new review, even after an approval. An approval may be
+ * granted before any answers (the operator reviewed the sender by other means); a
+ * rejection needs answers to reject or an approval to revoke.
+ */
+export const APPROVAL_TRANSITIONS: Record<ApprovalAction, { from: readonly ApprovalState[]; to: ApprovalState }> = {
+  submit: { from: APPROVAL_STATES, to: 'pending_review' },
+  approve: { from: APPROVAL_STATES, to: 'approved' },
+  reject: { from: ['pending_review', 'approved', 'rejected'], to: 'rejected' },
+};
+
+/** The approval after `action`, or null when the action is not allowed from `current`. */
+export function applyApproval(current: ApprovalState, action: ApprovalAction): ApprovalState | null {
+  const t = APPROVAL_TRANSITIONS[action];
+  return t.from.includes(current) ? t.to : null;
+}
+
+/** The fields that open a new propagation window. */
+export interface Reopening {
+  status: 'pending';
+  startedAt: Date;
+  deadlineAt: Date;
+  checkState: CheckState;
+  nextCheckAt: Date;
+}
+
+/**
+ * "Verify now" on a `failed` domain opens a new window (DESIGN §3, failed → pending);
+ * null for every other status, where verify only brings the next check forward.
+ */
+export function reopen(domain: Pick<StateDomain, 'status'>, now: Date, propagationWindowMs: number): Reopening | null {
+  if (domain.status !== 'failed') return null;
+  return {
+    status: 'pending',
+    startedAt: now,
+    deadlineAt: after(now, propagationWindowMs),
+    checkState: INITIAL_CHECK_STATE,
+    nextCheckAt: now,
+  };
 }
 
 /** ±10% random jitter. */

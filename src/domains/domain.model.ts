@@ -1,13 +1,8 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { SealedSecret } from '../keys/key-cipher';
 import type { DkimAlgorithm } from '../keys/dkim-keys';
-import type { CheckState, DomainEventType } from './domain-state';
-
-export const DOMAIN_STATUSES = ['pending', 'verified', 'failed', 'suspended'] as const;
-export type DomainStatus = (typeof DOMAIN_STATUSES)[number];
-export const APPROVAL_STATES = ['not_submitted', 'pending_review', 'approved', 'rejected'] as const;
-export type ApprovalState = (typeof APPROVAL_STATES)[number];
-export type RecordVerdict = 'pass' | 'fail' | 'temperror' | 'pending';
+import type { RecordStatus } from '../verification/verdict';
+import { APPROVAL_STATES, DOMAIN_STATUSES, type ApprovalState, type CheckState, type DomainEventType, type DomainStatus } from './domain-state';
 
 export interface QuestionnaireDoc {
   nature: 'marketing' | 'transactional';
@@ -26,14 +21,6 @@ export interface QuestionnaireDoc {
   submittedAt: Date;
 }
 
-export interface ApprovalFields {
-  questionnaire?: QuestionnaireDoc | null;
-  /** When an admin last approved or rejected. */
-  reviewedAt?: Date | null;
-  /** When the current approval was granted; null once it is revoked or the answers change. */
-  approvedAt?: Date | null;
-}
-
 export interface DkimSelectorDoc {
   selector: string;
   algorithm: DkimAlgorithm;
@@ -49,7 +36,7 @@ export interface DkimSelectorDoc {
 export interface NameserverVerdictDoc {
   host: string;
   ip: string;
-  status: RecordVerdict;
+  status: RecordStatus;
   found: string[];
   reason: string | null;
 }
@@ -58,7 +45,7 @@ export interface NameserverVerdictDoc {
 export interface RecordStateDoc {
   purpose: 'spf' | 'dkim';
   selector: string | null;
-  status: RecordVerdict;
+  status: RecordStatus;
   found: string[];
   reason: string | null;
   /** Suggested value when it differs from the issued one (a merged SPF record). */

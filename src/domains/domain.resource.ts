@@ -1,6 +1,6 @@
-import type { ApprovalFields, QuestionnaireDoc } from './approval.store';
-import type { DomainDoc, RecordStateDoc } from './domain.model';
+import type { DomainDoc, QuestionnaireDoc, RecordStateDoc } from './domain.model';
 import { dkimRecordName, dkimValue, spfValue, splitTxt } from '../verification/records';
+import { sendingDecision } from './domain-state';
 
 /** The domain resource of DESIGN §6, as every route and webhook shows it. */
 export interface DomainResource {
@@ -42,17 +42,6 @@ export interface DomainResource {
   allowedIps: string[];
 }
 
-/** Whether the relay may send for this domain, and why not. */
-export function sendingDecision(d: Pick<DomainDoc, 'status' | 'approval'>): { allowed: boolean; reason: string } {
-  if (d.status === 'suspended') return { allowed: false, reason: 'domain is suspended: its DNS records no longer verify' };
-  if (d.status === 'failed') return { allowed: false, reason: 'verification failed: the records were not found within the propagation window' };
-  if (d.status === 'pending') return { allowed: false, reason: 'domain is not verified yet' };
-  if (d.approval === 'approved') return { allowed: true, reason: 'verified and approved' };
-  if (d.approval === 'rejected') return { allowed: false, reason: 'sending was rejected in review' };
-  if (d.approval === 'pending_review') return { allowed: false, reason: 'awaiting review of the questionnaire' };
-  return { allowed: false, reason: 'questionnaire not submitted' };
-}
-
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 function latest(doc: DomainDoc, purpose: 'spf' | 'dkim', selector: string | null): RecordStateDoc | undefined {
@@ -69,7 +58,7 @@ function state(r: RecordStateDoc | undefined) {
   };
 }
 
-export function toDomainResource(doc: DomainDoc & ApprovalFields): DomainResource {
+export function toDomainResource(doc: DomainDoc): DomainResource {
   const spf = latest(doc, 'spf', null);
   const spfRecordValue = spf?.suggested ?? spfValue(doc.spfInclude);
   const records: DomainResource['records'] = [

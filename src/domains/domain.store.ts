@@ -1,5 +1,15 @@
 import type { Connection, Model } from 'mongoose';
-import { domainModel, type DomainDoc } from './domain.model';
+import type { ApprovalState } from './domain-state';
+import { domainModel, type DomainDoc, type QuestionnaireDoc } from './domain.model';
+
+/** The fields one admin decision sets. */
+export interface DecisionFields {
+  approval: Extract<ApprovalState, 'approved' | 'rejected'>;
+  approvalReason: string;
+  reviewedAt: Date;
+  approvedAt: Date | null;
+  updatedAt: Date;
+}
 
 /** Every query is scoped by account; another account's domain simply does not exist here. */
 export class DomainStore {
@@ -77,6 +87,50 @@ export class DomainStore {
   async findAllowlists(): Promise<Array<{ domainId: string; cidrs: string[] }>> {
     const docs = await this.model.find({ 'allowedIps.0': { $exists: true } }, { _id: 1, allowedIps: 1 }).lean<Array<{ _id: string; allowedIps?: string[] }>>();
     return docs.map((d) => ({ domainId: d._id, cidrs: d.allowedIps ?? [] }));
+  }
+
+  /**
+   * Stores the questionnaire answers and puts the domain in review; null when the
+   * account has no such domain. A changed questionnaire needs a fresh review, so an
+   * earlier approval no longer holds. Every write below bumps version, so a check that
+   * read the domain before it loses its guarded update.
+   */
+  async saveQuestionnaire(accountId: string, id: string, questionnaire: QuestionnaireDoc, now: Date): Promise<DomainDoc | null> {
+    const res = await this.model.collection.updateOne(
+      { _id: id, accountId } as never,
+      { $set: { questionnaire, approval: 'pending_review', approvedAt: null, updatedAt: now }, $inc: { version: 1 } },
+    );
+    if (res.matchedCount === 0) return null;
+    return this.findForAccount(accountId, id);
+  }
+
+  /**
+   * Records an admin decision if the domain's approval is one of `fromApproval`
+   * (checked in the same write, so a concurrent change cannot slip between). False when
+   * nothing matched: the domain is missing or in another state.
+   */
+  async recordDecision(id: string, fields: DecisionFields, fromApproval: readonly ApprovalState[]): Promise<boolean> {
+    const res = await this.model.collection.updateOne(
+      { _id: id, approval: { $in: [...fromApproval] } } as never,
+      { $set: fields, $inc: { version: 1 } },
+    );
+    return res.matchedCount === 1;
+  }
+
+  /** Replaces the relay allowlist of the account's domain; false when the account has no such domain. */
+  async replaceAllowedIps(accountId: string, id: string, cidrs: string[], now: Date): Promise<boolean> {
+    const res = await this.model.collection.updateOne(
+      { _id: id, accountId } as never,
+      // Bumping version makes readers that cache the domain by version see the change.
+      { $set: { allowedIps: cidrs, updatedAt: now }, $inc: { version: 1 } },
+    );
+    return res.matchedCount === 1;
+  }
+
+  /** The allowlist of the account's domain (domains made before allowlists read as []); null when there is no such domain. */
+  async findAllowedIps(accountId: string, id: string): Promise<string[] | null> {
+    const doc = await this.model.findOne({ _id: id, accountId }, { allowedIps: 1 }).lean<Pick<DomainDoc, '_id' | 'allowedIps'>>();
+    return doc ? (doc.allowedIps ?? []) : null;
   }
 
   /** Deletes the account's domain; false when there was none. */

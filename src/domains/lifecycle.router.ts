@@ -1,8 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { CheckStore } from '../verification/check.store';
 import type { LifecycleService } from './lifecycle.service';
-import type { DomainService } from './domain.service';
 import { isId } from '../ids';
 import { accountIdOf } from '../http/auth';
 import { pageLimit, parse } from '../http/validate';
@@ -17,7 +15,7 @@ export const listChecksQuery = z.strictObject({
 });
 
 /** Verify-now and check history. */
-export function lifecycleRoutes(lifecycle: LifecycleService, domains: DomainService, checks: CheckStore): Router {
+export function lifecycleRoutes(lifecycle: LifecycleService): Router {
   const r = Router();
 
   r.post('/v1/domains/:id/verify', async (req, res) => {
@@ -28,11 +26,7 @@ export function lifecycleRoutes(lifecycle: LifecycleService, domains: DomainServ
     const accountId = accountIdOf(req);
     const id = domainIdParam(req);
     const q = parse(listChecksQuery, req.query, 'query');
-    await domains.get(accountId, id); // 404 for another account's domain
-    const limit = q.limit ?? 20;
-    const docs = await checks.listForDomain(accountId, id, limit + 1, q.before);
-    const page = docs.slice(0, limit).map(({ accountId: _a, ...c }) => ({ ...c, id: c._id, _id: undefined }));
-    res.json({ data: page, nextCursor: docs.length > limit ? docs[limit - 1]._id : null });
+    res.json(await lifecycle.listChecks(accountId, id, q.limit ?? 20, q.before));
   });
 
   return r;

@@ -8,7 +8,7 @@ import { QUEUES, scheduledCheckJobId, verifyJobId, type QueueRegistry } from '..
 import type { RedisLock } from '../queue/redis-lock';
 import type { DnsVerifier } from '../verification/dns-verifier';
 import type { CheckStore } from '../verification/check.store';
-import { applyCheck, INITIAL_CHECK_STATE, type StatePolicy } from './domain-state';
+import { applyCheck, INITIAL_CHECK_STATE, reopen, type StatePolicy } from './domain-state';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
@@ -170,6 +170,14 @@ export class LifecycleService {
     await this.domains.updateIfVersion(d._id, d.version, { outbox: [], outboxSince: null });
   }
 
+  /** A page of the account's domain's check history, newest first; NotFoundError for another account's domain. */
+  async listChecks(accountId: string, domainId: string, limit: number, before?: string) {
+    if (!(await this.domains.findForAccount(accountId, domainId))) throw new NotFoundError('domain');
+    const docs = await this.checks.listForDomain(accountId, domainId, limit + 1, before);
+    const data = docs.slice(0, limit).map(({ accountId: _a, ...c }) => ({ ...c, id: c._id, _id: undefined }));
+    return { data, nextCursor: docs.length > limit ? docs[limit - 1]._id : null };
+  }
+
   /**
    * "Verify now": queues a check at once (idempotent while one is queued), rate-limited
    * per domain; on a failed domain it first opens a new propagation window.
@@ -183,16 +191,9 @@ export class LifecycleService {
       throw new RateLimitedError('verification was requested too often for this domain', Math.max(1, Math.ceil(limit.retryAfterMs / 1000)));
     }
     const now = this.clock.now();
-    if (d.status === 'failed') {
-      const reopened = {
-        status: 'pending' as const,
-        startedAt: now,
-        deadlineAt: new Date(now.getTime() + this.options.propagationWindowMs),
-        checkState: INITIAL_CHECK_STATE,
-        nextCheckAt: now,
-        version: d.version + 1,
-        updatedAt: now,
-      };
+    const reopening = reopen(d, now, this.options.propagationWindowMs);
+    if (reopening) {
+      const reopened = { ...reopening, version: d.version + 1, updatedAt: now };
       if (await this.domains.updateIfVersion(d._id, d.version, reopened)) d = { ...d, ...reopened };
     }
     await this.queues

@@ -1,6 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { AccountService, Principal } from '../accounts/account.service';
 import { ForbiddenError, UnauthorizedError } from '../errors';
+
+/** Who is calling: the operator (admin key) or one account. */
+export type Principal = { kind: 'admin' } | { kind: 'account'; account: { id: string } };
+
+/** Resolves a bearer key to its principal (the accounts service in production). */
+export interface Authenticator {
+  authenticate(apiKey: string): Promise<Principal | null>;
+}
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -9,7 +16,7 @@ declare module 'express-serve-static-core' {
 }
 
 /** Bearer authentication: a missing or unknown key is 401. */
-export function authenticate(accounts: AccountService): RequestHandler {
+export function authenticate(accounts: Authenticator): RequestHandler {
   return async (req: Request, _res: Response, next: NextFunction) => {
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

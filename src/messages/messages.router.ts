@@ -1,7 +1,6 @@
 import { Router, type Request } from 'express';
 import { NotFoundError } from '../errors';
-import { toMessageResource } from './message.resource';
-import type { MessageStore } from './message.store';
+import type { MessageService } from './message.service';
 import { accountIdOf } from '../http/auth';
 
 /** The `:queueId` path parameter; an id of the wrong shape simply does not exist. */
@@ -12,24 +11,15 @@ function queueIdParam(req: Request): string {
 }
 
 /** Message status and, in capture mode, the signed message as it would have left. */
-export function messagesRoutes(messages: MessageStore): Router {
+export function messagesRoutes(messages: MessageService): Router {
   const r = Router();
 
   r.get('/v1/messages/:queueId', async (req, res) => {
-    const m = await messages.findSummaryForAccount(accountIdOf(req), queueIdParam(req));
-    if (!m) throw new NotFoundError('message');
-    res.json(toMessageResource(m));
+    res.json(await messages.get(accountIdOf(req), queueIdParam(req)));
   });
 
   r.get('/v1/messages/:queueId/raw', async (req, res) => {
-    const accountId = accountIdOf(req);
-    const id = queueIdParam(req);
-    const captured = await messages.findCaptured(accountId, id);
-    if (!captured) {
-      const exists = await messages.findSummaryForAccount(accountId, id);
-      throw new NotFoundError(exists ? 'captured copy of this message (DELIVERY_MODE=capture keeps one once it is delivered)' : 'message');
-    }
-    res.type('message/rfc822').send(captured);
+    res.type('message/rfc822').send(await messages.raw(accountIdOf(req), queueIdParam(req)));
   });
 
   return r;

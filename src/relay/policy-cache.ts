@@ -1,13 +1,8 @@
 import type { Clock } from '../clock';
 import { UnavailableError } from '../errors';
+import type { PolicyDecision } from '../sending-policy/sending-policy.service';
 
-/** The relay's decision for one domain (DESIGN §3: verified, approved, not suspended). */
-export interface PolicyDecision {
-  domainId: string;
-  domain: string;
-  allowed: boolean;
-  reason: string;
-}
+export type { PolicyDecision };
 
 interface Entry {
   decision: PolicyDecision;

@@ -1,10 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { normalizeDomainName } from '../domains/domain-name';
-import { sendingDecision } from '../domains/domain.resource';
-import type { DomainStore } from '../domains/domain.store';
 import { accountIdOf } from '../http/auth';
 import { parse } from '../http/validate';
+import type { SendingPolicy } from './sending-policy.service';
 
 export const policyQuery = z.strictObject({
   sender: z
@@ -14,15 +12,12 @@ export const policyQuery = z.strictObject({
 });
 
 /** GET /v1/policy?sender=: the relay's decision, for other MTAs to ask (DESIGN §6). */
-export function policyRoutes(domains: DomainStore): Router {
+export function policyRoutes(policy: SendingPolicy): Router {
   const r = Router();
   r.get('/v1/policy', async (req, res) => {
     const accountId = accountIdOf(req);
     const q = parse(policyQuery, req.query, 'query');
-    const name = normalizeDomainName(q.sender.slice(q.sender.lastIndexOf('@') + 1));
-    const doc = name.ok ? await domains.findByName(accountId, name.domain) : null;
-    if (!doc) return void res.json({ sender: q.sender, allowed: false, reason: 'the sender domain is not registered for this account' });
-    res.json({ sender: q.sender, domain: doc.domain, domainId: doc._id, ...sendingDecision(doc) });
+    res.json(await policy.forSender(accountId, q.sender));
   });
   return r;
 }

@@ -1,5 +1,5 @@
 /** DMARC record parsing (RFC 7489 §6.3, §6.6.3) and advice. DMARC never affects a verdict (DESIGN §4). */
-import type { LookupResult } from './resolver';
+import type { LookupResult } from '../dns/resolver';
 import { assembleTxt } from './txt';
 
 export type DmarcDisposition = 'none' | 'quarantine' | 'reject';

@@ -1,6 +1,6 @@
 import { evaluateDkim } from './dkim-record';
 import { evaluateDmarc } from './dmarc';
-import type { CheckResolver, LookupResult } from './resolver';
+import type { CheckResolver, LookupResult } from '../dns/resolver';
 import { evaluateSpfPolicy } from './spf-policy';
 import { suggestSpfRecord } from './spf-suggest';
 import { AuthoritativeResolver } from '../dns/authoritative-resolver';

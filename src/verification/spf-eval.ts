@@ -1,6 +1,6 @@
 /** RFC 7208 check_host(): evaluates a domain's SPF record for one client ip. */
 import { formatIp, inCidr, parseIp } from './ip-address';
-import type { CheckResolver } from './resolver';
+import type { CheckResolver } from '../dns/resolver';
 import {
   addressLookup, anyAddressMatches, countLookup, countVoid, invalidDomainReason, isWithin, lookupFailure,
   macroContext, stripDot, targetName, validatedNames,

@@ -4,7 +4,7 @@
  * target-name expansion (§4.8, §7).
  */
 import { inCidr, parseIp, reverseName, type IpAddress } from './ip-address';
-import type { CheckResolver, LookupResult } from './resolver';
+import type { CheckResolver, LookupResult } from '../dns/resolver';
 import { expandMacroTokens, needsValidatedDomain, parseMacroString, type MacroContext } from './spf-macro';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'permerror' | 'temperror';

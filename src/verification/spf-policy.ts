@@ -1,12 +1,11 @@
 /** The SPF verdict of DESIGN §4: per outbound ip when those are known, otherwise "our include is reached". */
-import type { CheckResolver } from './resolver';
+import type { CheckResolver } from '../dns/resolver';
 import { checkHost, type SpfOutcome } from './spf-eval';
 import { domainKey, fetchSpfRecord, walkRecord, type WalkState } from './spf-walk';
-
-export type SpfVerdict = 'pass' | 'fail' | 'temperror';
+import type { Verdict } from './verdict';
 
 export interface SpfPolicyResult {
-  verdict: SpfVerdict;
+  verdict: Verdict;
   /** Why it is not a pass, in words; null on pass. */
   reason: string | null;
   /** The SPF records seen at the domain. */

@@ -3,7 +3,7 @@
  * the suggestion merges our include into it, because a second record would
  * make every receiver return permerror (RFC 7208 §4.5).
  */
-import type { CheckResolver } from './resolver';
+import type { CheckResolver } from '../dns/resolver';
 import { parseSpfRecord, isSpfRecord, DNS_QUERYING_TERMS } from './spf-record';
 import { domainKey, walkRecord, type WalkState } from './spf-walk';
 

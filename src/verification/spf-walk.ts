@@ -3,7 +3,7 @@
  * counting DNS-querying terms the way a receiver would spend them, and finding
  * where a given include is reached. Used where no outbound ip is known.
  */
-import type { CheckResolver } from './resolver';
+import type { CheckResolver } from '../dns/resolver';
 import { invalidDomainReason, lookupFailure, stripDot } from './spf-lookup';
 import { parseSpfRecord, selectSpfRecords, DNS_QUERYING_TERMS, type SpfRecord } from './spf-record';
 

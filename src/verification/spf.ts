@@ -3,7 +3,7 @@
  * check_host() per RFC 7208, the DESIGN policy verdict, and the merged suggestion.
  */
 export { checkHost, type SpfOptions, type SpfOutcome, type SpfRequest, type SpfResult } from './spf-eval';
-export { evaluateSpfPolicy, spfIncludesDomain, type SpfPolicyRequest, type SpfPolicyResult, type SpfVerdict } from './spf-policy';
+export { evaluateSpfPolicy, spfIncludesDomain, type SpfPolicyRequest, type SpfPolicyResult } from './spf-policy';
 export { isSpfRecord, parseSpfRecord, selectSpfRecords } from './spf-record';
 export {
   countSpfLookups, countTopLevelLookups, suggestSpfRecord, suggestSpfRecordChecked,

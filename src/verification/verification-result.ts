@@ -1,6 +1,7 @@
 import type { Nameserver } from '../dns/nameserver-discovery';
+import type { Verdict } from './verdict';
 
-export type Verdict = 'pass' | 'fail' | 'temperror';
+export type { Verdict };
 
 /** One record's verdict on one authoritative nameserver address. */
 export interface NameserverVerdict {

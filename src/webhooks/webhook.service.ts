@@ -96,6 +96,14 @@ export class WebhookService {
     return (await this.store.listForAccount(accountId)).map(toWebhookResource);
   }
 
+  /** A page of the account's webhook's delivery log, newest first; NotFoundError for another account's webhook. */
+  async listDeliveries(accountId: string, id: string, limit: number, before?: string) {
+    await this.get(accountId, id);
+    const docs = await this.store.listDeliveries(accountId, id, limit + 1, before);
+    const data = docs.slice(0, limit).map(({ _id, accountId: _a, ...d }) => ({ id: _id, ...d }));
+    return { data, nextCursor: docs.length > limit ? docs[limit - 1]._id : null };
+  }
+
   async remove(accountId: string, id: string): Promise<void> {
     if (!(await this.store.deleteForAccount(accountId, id))) throw new NotFoundError('webhook');
   }

@@ -4,7 +4,6 @@ import { NotFoundError } from '../errors';
 import { isId } from '../ids';
 import { WEBHOOK_EVENT_TYPES } from './webhook-events';
 import type { WebhookService } from './webhook.service';
-import type { WebhookStore } from './webhook.store';
 import { accountIdOf } from '../http/auth';
 import { pageLimit, parse } from '../http/validate';
 
@@ -43,7 +42,7 @@ function webhookIdParam(req: Request): string {
   return id;
 }
 
-export function webhooksRoutes(webhooks: WebhookService, store: WebhookStore): Router {
+export function webhooksRoutes(webhooks: WebhookService): Router {
   const r = Router();
 
   r.post('/v1/webhooks', async (req, res) => {
@@ -64,11 +63,7 @@ export function webhooksRoutes(webhooks: WebhookService, store: WebhookStore): R
     const accountId = accountIdOf(req);
     const id = webhookIdParam(req);
     const q = parse(deliveriesQuery, req.query, 'query');
-    await webhooks.get(accountId, id);
-    const limit = q.limit ?? 50;
-    const docs = await store.listDeliveries(accountId, id, limit + 1, q.before);
-    const page = docs.slice(0, limit).map(({ _id, accountId: _a, ...d }) => ({ id: _id, ...d }));
-    res.json({ data: page, nextCursor: docs.length > limit ? docs[limit - 1]._id : null });
+    res.json(await webhooks.listDeliveries(accountId, id, q.limit ?? 50, q.before));
   });
 
   r.post('/v1/webhooks/:id/test', async (req, res) => {

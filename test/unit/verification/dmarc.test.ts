@@ -1,5 +1,5 @@
 import { evaluateDmarc } from '../../../src/verification/dmarc';
-import type { LookupResult } from '../../../src/verification/resolver';
+import type { LookupResult } from '../../../src/dns/resolver';
 
 const answer = (...records: (string | string[])[]): LookupResult<string[]> => ({
   kind: 'answer',

@@ -1,5 +1,5 @@
 /** An in-memory CheckResolver over a zone table, for unit tests of the evaluators. */
-import type { CheckResolver, LookupFailure, LookupResult, MxRecord } from '../../../src/verification/resolver';
+import type { CheckResolver, LookupFailure, LookupResult, MxRecord } from '../../../src/dns/resolver';
 
 type RecordType = 'txt' | 'a' | 'aaaa' | 'mx' | 'ptr';
 

@@ -1,5 +1,5 @@
 /**
- * The only way the evaluators in src/checks reach DNS. Implementations live in
+ * The only way the evaluators in src/verification reach DNS. Implementations live in
  * src/dns (sockets); tests may pass an in-memory table.
  */
 

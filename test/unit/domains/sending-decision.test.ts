@@ -1,5 +1,4 @@
-import { APPROVAL_STATES, DOMAIN_STATUSES } from '../../../src/domains/domain.model';
-import { sendingDecision } from '../../../src/domains/domain.resource';
+import { APPROVAL_STATES, DOMAIN_STATUSES, sendingDecision } from '../../../src/domains/domain-state';
 
 describe('sendingDecision', () => {
   // DESIGN §3: sending is allowed only if status = verified and approval = approved.

@@ -1,0 +1,39 @@
+import { normalizeDomainName } from '../domains/domain-name';
+import { sendingDecision, type SendingDecision } from '../domains/domain-state';
+import type { DomainStore } from '../domains/domain.store';
+
+/** The sending decision for one domain, as the relay caches it. */
+export interface PolicyDecision extends SendingDecision {
+  domainId: string;
+  domain: string;
+}
+
+/** The decision for a sender address (GET /v1/policy). */
+export interface SenderDecision extends SendingDecision {
+  sender: string;
+  domain?: string;
+  domainId?: string;
+}
+
+/**
+ * THE place that answers "may this domain send now?" (DESIGN §3): the relay's policy
+ * cache loads through it and GET /v1/policy asks it; both apply the state machine's
+ * `sendingDecision` rule, which the domain resource shows.
+ */
+export class SendingPolicy {
+  constructor(private readonly domains: DomainStore) {}
+
+  /** The decision for any account's domain; null when the domain does not exist. */
+  async forDomain(domainId: string): Promise<PolicyDecision | null> {
+    const d = await this.domains.findById(domainId);
+    return d ? { domainId, domain: d.domain, ...sendingDecision(d) } : null;
+  }
+
+  /** The decision for a sender address of the account; a domain it has not registered is never allowed. */
+  async forSender(accountId: string, sender: string): Promise<SenderDecision> {
+    const name = normalizeDomainName(sender.slice(sender.lastIndexOf('@') + 1));
+    const d = name.ok ? await this.domains.findByName(accountId, name.domain) : null;
+    if (!d) return { sender, allowed: false, reason: 'the sender domain is not registered for this account' };
+    return { sender, domain: d.domain, domainId: d._id, ...sendingDecision(d) };
+  }
+}
