@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import mongoose, { type Connection } from 'mongoose';
 import { Redis } from 'ioredis';
 import { AccountService } from './accounts/account.service';
@@ -14,10 +15,13 @@ import { DomainService } from './domains/domain.service';
 import { EventStore } from './events/event.store';
 import { LifecycleService } from './domains/lifecycle.service';
 import { createQueueConnection, QueueRegistry } from './queue/queues';
+import { JobProducer } from './queue/producers';
 import { RedisLock } from './queue/redis-lock';
 import { FixedWindowLimiter } from './limits/fixed-window-limiter';
 import { DomainStore } from './domains/domain.store';
+import type { Server } from 'node:http';
 import { createHttpApp } from './http/app';
+import { startWorkers, type RunningWorkers, type WorkerOptions } from '../workers';
 import { createHttpMetrics } from './http/metrics';
 import { DnsClient } from './dns/dns-client';
 import { NameserverDiscovery } from './dns/nameserver-discovery';
@@ -42,7 +46,6 @@ import { messagesRoutes } from './messages/messages.router';
 import { smtpUsersRoutes } from './smtp-users/smtp-users.router';
 import { webhooksRoutes } from './webhooks/webhooks.router';
 import { openApiDocument } from './http/openapi';
-import { deliveryJobOptions } from './messages/delivery-jobs';
 import { AllowlistCache } from './relay/allowlist-cache';
 import { InvalidationSubscriber } from './relay/invalidation-subscriber';
 import { PolicyCache } from './relay/policy-cache';
@@ -55,6 +58,24 @@ import { MessageRecovery } from './messages/message-recovery';
 import { MessageStore } from './messages/message.store';
 import { MessageService } from './messages/message.service';
 import { createSmarthostTransport } from './messages/smarthost.transport';
+
+export const ROLES = ['api', 'worker', 'relay', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface StartOptions {
+  workers?: WorkerOptions;
+}
+export interface RunningApi {
+  port: number;
+  close(): Promise<void>;
+}
+export type RunningRelayRole = RunningRelay & { policy: PolicyCache };
+export interface RunningRoles {
+  api: RunningApi;
+  workers: RunningWorkers;
+  relay: RunningRelayRole;
+  close(): Promise<void>;
+}
 
 export interface ContainerOptions {
   clock?: Clock;
@@ -128,6 +149,10 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const queueConnection = createQueueConnection(config.redisUrl);
   queueConnection.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
   const queues = new QueueRegistry(queueConnection, config.queuePrefix);
+  const producer = new JobProducer(queues, {
+    deliveryRetryBaseMs: config.delivery.retryBaseMs,
+    webhookRetryBaseMs: config.webhooks.retryBaseMs,
+  });
   const lifecycle = new LifecycleService(
     domainStore,
     checkStore,
@@ -135,8 +160,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
     verifier,
     new RedisLock(redis, config.queuePrefix),
     new FixedWindowLimiter(redis, config.queuePrefix),
-    queues,
-    redis,
+    producer,
+    notifier,
     clock,
     logger,
     {
@@ -149,7 +174,6 @@ export async function createContainer(config: Config, logger: Logger, options: C
         jitter: options.jitter ?? randomJitter,
       },
       propagationWindowMs: config.verification.propagationWindowMs,
-      invalidationChannel: policyChannel(config.queuePrefix),
       sweepBatchSize: config.verification.sweepBatchSize,
       retention: { maxAgeMs: config.verification.checkRetentionMs, perDomain: config.verification.checkHistoryPerDomain },
       verifyLimit: { max: 5, windowMs: 60_000 },
@@ -168,11 +192,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
     () =>
       createSmarthostTransport({ url: config.delivery.smarthostUrl, rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized }),
   );
-  const messageRecovery = new MessageRecovery(messageStore, queues, config, logger);
+  const messageRecovery = new MessageRecovery(messageStore, producer, config, logger);
 
   const webhookStore = new WebhookStore(mongo);
   await webhookStore.init();
-  const webhooks = new WebhookService(webhookStore, eventStore, domainStore, cipher, queues, clock, logger, {
+  const webhooks = new WebhookService(webhookStore, eventStore, domainStore, cipher, producer, clock, logger, {
     allowPrivate: config.webhooks.allowPrivate,
     retryBaseMs: config.webhooks.retryBaseMs,
   });
@@ -214,7 +238,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
   });
 
   /** Starts the SMTP relay role: its caches, their invalidation subscriber, and the server. */
-  async function startRelay(): Promise<RunningRelay & { policy: PolicyCache }> {
+  async function startRelay(): Promise<RunningRelayRole> {
     const subscriber = new InvalidationSubscriber(redis.duplicate(), logger);
     const allowlist = new AllowlistCache(
       () => domainStore.findAllowlists(),
@@ -232,11 +256,10 @@ export async function createContainer(config: Config, logger: Logger, options: C
     // A safety net for a missed message; changes normally arrive over pub/sub at once.
     const refresher = setInterval(() => void allowlist.refresh().catch(() => {}), 5 * 60_000);
     refresher.unref();
-    const relay = new RelayService(smtpUserStore, messageStore, queues, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), clock, logger, {
+    const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), clock, logger, {
       maxAuthFailures: 5,
       authFailureWindowMs: 15 * 60_000,
       maxRecipients: 50,
-      deliveryJobOptions: deliveryJobOptions(config),
     });
     const tls = await loadTls({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
     const server = await startRelayServer(
@@ -253,6 +276,56 @@ export async function createContainer(config: Config, logger: Logger, options: C
         await subscriber.close();
       },
     };
+  }
+
+  /** Starts the HTTP API on PORT (0 picks a free port). */
+  function startApi(): Promise<RunningApi> {
+    const { port, host } = config.http;
+    return new Promise((resolve, reject) => {
+      const server: Server = http.listen(port, host, () => {
+        const bound = (server.address() as AddressInfo).port;
+        logger.info({ port: bound, host }, 'http api listening');
+        resolve({
+          port: bound,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+              server.closeIdleConnections();
+            }),
+        });
+      });
+      server.once('error', reject);
+    });
+  }
+
+  const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries };
+
+  /**
+   * THE one way to start a role (DESIGN §1): main.ts, the benchmarks and the tests all
+   * come through here. `all` starts api, worker and relay in this process. What was
+   * started stops in reverse order on close().
+   */
+  async function start(role: 'api', options?: StartOptions): Promise<RunningApi>;
+  async function start(role: 'worker', options?: StartOptions): Promise<RunningWorkers>;
+  async function start(role: 'relay', options?: StartOptions): Promise<RunningRelayRole>;
+  async function start(role: Role, options?: StartOptions): Promise<RunningRoles>;
+  async function start(role: Role, options: StartOptions = {}): Promise<RunningRoles | RunningApi | RunningWorkers | RunningRelayRole> {
+    if (role === 'api') return startApi();
+    if (role === 'worker') return startWorkers(workerDeps, options.workers);
+    if (role === 'relay') return startRelay();
+    const started: Array<{ close(): Promise<void> }> = [];
+    try {
+      const api = await startApi();
+      started.push(api);
+      const workers = await startWorkers(workerDeps, options.workers);
+      started.push(workers);
+      const relay = await startRelay();
+      started.push(relay);
+      return { api, workers, relay, close: () => closeAll(started) };
+    } catch (err) {
+      await closeAll(started);
+      throw err;
+    }
   }
 
   let closed = false;
@@ -274,7 +347,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     events: eventStore,
     checks: checkStore,
     http,
-    startRelay,
+    start,
     webhooks,
     webhookDeliveries,
     webhookStore,
@@ -291,6 +364,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
       await mongo.close();
     },
   };
+}
+
+/** Stops what was started, last first. */
+async function closeAll(started: Array<{ close(): Promise<void> }>): Promise<void> {
+  for (const s of [...started].reverse()) await s.close();
 }
 
 export type Container = Awaited<ReturnType<typeof createContainer>>;

@@ -1,14 +1,10 @@
 #!/usr/bin/env node
-import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createContainer, type Container } from './container';
-import type { RunningRelay } from './relay/relay.server';
+import { createContainer, ROLES, type Container, type Role } from './container';
 import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
-import { createLogger, type Logger } from './logger';
-import { startWorkers, type RunningWorkers } from '../workers';
+import { createLogger } from './logger';
 
-export const ROLES = ['api', 'worker', 'relay', 'all'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 export interface MainIo {
   stdout: (s: string) => void;
@@ -18,24 +14,6 @@ export interface MainIo {
 }
 
 const USAGE = `usage: mailwarden <api|worker|relay|all>\n`;
-
-function listen(container: Container, logger: Logger): Promise<Server> {
-  const { port, host } = container.config.http;
-  return new Promise((resolve, reject) => {
-    const server = container.http.listen(port, host, () => {
-      logger.info({ port, host }, 'http api listening');
-      resolve(server);
-    });
-    server.once('error', reject);
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
-}
 
 /** Runs one role until a stop signal; returns the process exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined>, io: MainIo): Promise<number> {
@@ -84,13 +62,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return 1;
   }
 
-  let server: Server | undefined;
-  let workers: RunningWorkers | undefined;
-  let relay: RunningRelay | undefined;
+  let running: { close(): Promise<void> };
   try {
-    if (role === 'api' || role === 'all') server = await listen(container, logger);
-    if (role === 'worker' || role === 'all') workers = await startWorkers(container);
-    if (role === 'relay' || role === 'all') relay = await container.startRelay();
+    running = await container.start(role);
   } catch (err) {
     logger.fatal({ err: (err as Error).message }, 'cannot start');
     await container.close();
@@ -101,9 +75,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 
   const signal = await io.stopSignal;
   logger.info({ signal }, 'shutting down');
-  if (server) await closeServer(server);
-  await relay?.close();
-  await workers?.close();
+  await running.close();
   await container.close();
   await dev?.stop();
   logger.info('stopped');

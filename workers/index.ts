@@ -1,20 +1,44 @@
 import { Worker } from 'bullmq';
-import type { Container } from '../src/container';
+import type { Config } from '../src/config';
+import type { LifecycleService } from '../src/domains/lifecycle.service';
+import type { Logger } from '../src/logger';
+import type { DeliveryService } from '../src/messages/delivery.service';
+import type { MessageRecovery } from '../src/messages/message-recovery';
+import { deliveryBackoffStrategy } from '../src/queue/delivery-jobs';
+import type { JobProducer } from '../src/queue/producers';
 import { createQueueConnection, QUEUES } from '../src/queue/queues';
-import { deliveryBackoffStrategy } from '../src/messages/delivery-jobs';
+import { webhookBackoffStrategy } from '../src/queue/webhook-jobs';
+import type { WebhookDeliveryService } from '../src/webhooks/webhook-delivery.service';
+import type { WebhookService } from '../src/webhooks/webhook.service';
 import { deliveryProcessor } from './delivery.processor';
 import { dnsCheckProcessor } from './dns-check.processor';
 import { sweepProcessor } from './sweep.processor';
 import { webhookProcessor } from './webhook.processor';
-import { webhookBackoffStrategy } from '../src/webhooks/webhook-events';
+
+/** What the worker role runs on; the composition root passes its services in. */
+export interface WorkerDeps {
+  config: Config;
+  logger: Logger;
+  lifecycle: LifecycleService;
+  producer: JobProducer;
+  delivery: DeliveryService;
+  messageRecovery: MessageRecovery;
+  webhooks: WebhookService;
+  webhookDeliveries: WebhookDeliveryService;
+}
+
+export interface WorkerOptions {
+  /** dns-check jobs run at once (20). */
+  dnsConcurrency?: number;
+}
 
 export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Starts the queue processors of the worker role and the sweeper's job scheduler. */
-export async function startWorkers(container: Container, options: { dnsConcurrency?: number } = {}): Promise<RunningWorkers> {
-  const { config, logger, lifecycle, queues, delivery, messageRecovery, webhooks, webhookDeliveries } = container;
+/** Starts the queue processors of the worker role and the sweeper's job scheduler. Use `container.start('worker')`. */
+export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}): Promise<RunningWorkers> {
+  const { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries } = deps;
   const connection = createQueueConnection(config.redisUrl);
   const common = { connection, prefix: config.queuePrefix };
   const workers = [
@@ -35,9 +59,7 @@ export async function startWorkers(container: Container, options: { dnsConcurren
     w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
     w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'worker error'));
   }
-  await queues
-    .get(QUEUES.sweep)
-    .upsertJobScheduler('sweeper', { every: config.verification.sweepIntervalMs }, { name: QUEUES.sweep, data: {} });
+  await producer.scheduleSweep(config.verification.sweepIntervalMs);
   logger.info({ sweepIntervalMs: config.verification.sweepIntervalMs }, 'workers started: sweep, dns-check, delivery, webhook');
   return {
     async close() {

@@ -62,7 +62,7 @@ async function main() {
   const { c, dispose } = await benchContainer('relay', { SMTP_PORT: '0', SMTP_HOST: '127.0.0.1', DELIVERY_MODE: 'capture' });
   const config = c.config;
   const bare = await bareServer();
-  const relay = await c.startRelay();
+  const relay = await c.start('relay');
   try {
     const { account } = await c.services.accounts.create('bench');
     const domain = await c.services.domains.register(account.id, 'relay.bench', 'ed25519');

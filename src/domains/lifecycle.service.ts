@@ -1,10 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import { NotFoundError, RateLimitedError } from '../errors';
 import { newId } from '../ids';
 import type { FixedWindowLimiter } from '../limits/fixed-window-limiter';
 import type { Logger } from '../logger';
-import { QUEUES, scheduledCheckJobId, verifyJobId, type QueueRegistry } from '../queue/queues';
+import type { JobProducer } from '../queue/producers';
 import type { RedisLock } from '../queue/redis-lock';
 import type { DnsVerifier } from '../verification/dns-verifier';
 import type { CheckStore } from '../verification/check.store';
@@ -12,13 +11,12 @@ import { applyCheck, INITIAL_CHECK_STATE, reopen, type StatePolicy } from './dom
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
+import type { ChangeNotifier } from '../events/change-notifier';
 import type { EventStore } from '../events/event.store';
 
 export interface LifecycleOptions {
   policy: StatePolicy;
   propagationWindowMs: number;
-  /** Redis pub/sub channel that tells relays to drop a cached policy decision. */
-  invalidationChannel: string;
   sweepBatchSize: number;
   /** Check history kept: by age, and by count per domain. */
   retention: { maxAgeMs: number; perDomain: number };
@@ -42,8 +40,8 @@ export class LifecycleService {
     private readonly verifier: DnsVerifier,
     private readonly lock: RedisLock,
     private readonly limiter: FixedWindowLimiter,
-    private readonly queues: QueueRegistry,
-    private readonly redis: Redis,
+    private readonly producer: JobProducer,
+    private readonly notifier: ChangeNotifier,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: LifecycleOptions,
@@ -52,7 +50,6 @@ export class LifecycleService {
   /** One sweep: enqueues a dns-check for every due domain, in batches; returns how many were due. */
   async sweep(): Promise<number> {
     const now = this.clock.now();
-    const queue = this.queues.get(QUEUES.dnsCheck);
     let cursor: { nextCheckAt: Date; id: string } | undefined;
     let due = 0;
     const size = this.options.sweepBatchSize;
@@ -63,13 +60,7 @@ export class LifecycleService {
       if (batch.length === 0) break;
       due += batch.length;
       // BullMQ's atomic jobId dedup keeps two sweepers from doubling a check.
-      await queue.addBulk(
-        batch.map((d) => ({
-          name: QUEUES.dnsCheck,
-          data: { domainId: d._id, trigger: 'scheduled' as const },
-          opts: { jobId: scheduledCheckJobId(d._id, new Date(d.nextCheckAt).getTime()) },
-        })),
-      );
+      await this.producer.enqueueChecks(batch.map((d) => ({ domainId: d._id, nextCheckAt: d.nextCheckAt })));
       const last = batch[batch.length - 1];
       cursor = { nextCheckAt: last.nextCheckAt, id: last._id };
       if (found.length <= size) break;
@@ -165,7 +156,7 @@ export class LifecycleService {
       });
       if (inserted) this.logger.info({ event: e.type, domainId: d._id, version: e.version }, 'domain event');
     }
-    await this.redis.publish(this.options.invalidationChannel, JSON.stringify({ domainId: d._id, version: d.version }));
+    await this.notifier.policyChanged(d._id);
     // Only if nothing moved on meanwhile; otherwise the next run republishes (dups are no-ops).
     await this.domains.updateIfVersion(d._id, d.version, { outbox: [], outboxSince: null });
   }
@@ -196,9 +187,7 @@ export class LifecycleService {
       const reopened = { ...reopening, version: d.version + 1, updatedAt: now };
       if (await this.domains.updateIfVersion(d._id, d.version, reopened)) d = { ...d, ...reopened };
     }
-    await this.queues
-      .get(QUEUES.dnsCheck)
-      .add(QUEUES.dnsCheck, { domainId, trigger: 'verify' }, { jobId: verifyJobId(domainId) });
+    await this.producer.enqueueCheck(domainId);
     return toDomainResource(d);
   }
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import { QUEUES, type QueueRegistry } from '../queue/queues';
-import { deliveryJob, maxDeliveryRetryDelay } from './delivery-jobs';
+import { maxDeliveryRetryDelay } from '../queue/delivery-jobs';
+import type { JobProducer } from '../queue/producers';
 import type { MessageStatus } from './message.model';
 import type { MessageStore } from './message.store';
 
@@ -14,7 +14,7 @@ const BATCH = 500;
 export class MessageRecovery {
   constructor(
     private readonly messages: MessageStore,
-    private readonly queues: QueueRegistry,
+    private readonly producer: JobProducer,
     private readonly config: Pick<Config, 'delivery'>,
     private readonly logger: Logger,
   ) {}
@@ -36,12 +36,7 @@ export class MessageRecovery {
     for (const [status, cutoff] of cutoffs) {
       const ids = await this.messages.findStale(status, cutoff, BATCH);
       if (ids.length === 0) continue;
-      await this.queues.get(QUEUES.delivery).addBulk(
-        ids.map((id) => {
-          const [name, data, opts] = deliveryJob(this.config, id);
-          return { name, data, opts };
-        }),
-      );
+      await this.producer.enqueueDeliveries(ids);
       requeued += ids.length;
       this.logger.info({ status, count: ids.length }, 'stale messages: delivery jobs re-added (a no-op where the job still exists)');
     }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { JobsOptions } from 'bullmq';
 import type { Clock } from '../clock';
 import type { SmtpUser } from '../smtp-users/smtp-user.store';
 import { verifyPassword } from '../smtp-users/smtp-password';
@@ -7,7 +6,7 @@ import { isDuplicateKeyError } from '../errors';
 import type { FixedWindowLimiter } from '../limits/fixed-window-limiter';
 import type { Logger } from '../logger';
 import type { MessageStore } from '../messages/message.store';
-import { deliveryJobId, QUEUES, type QueueRegistry } from '../queue/queues';
+import type { JobProducer } from '../queue/producers';
 import type { AllowlistCache } from './allowlist-cache';
 import type { InspectedMessage } from './message-inspector';
 import type { PolicyCache } from './policy-cache';
@@ -24,7 +23,6 @@ export interface RelayOptions {
   maxAuthFailures: number;
   authFailureWindowMs: number;
   maxRecipients: number;
-  deliveryJobOptions: JobsOptions;
 }
 
 const QUEUE_ID_ALPHABET = '0123456789bcdfghjklmnpqrstvwxyz';
@@ -47,7 +45,7 @@ export class RelayService {
   constructor(
     private readonly users: { findByUsername(username: string): Promise<SmtpUser | null> },
     private readonly messages: MessageStore,
-    private readonly queues: QueueRegistry,
+    private readonly producer: JobProducer,
     private readonly policy: PolicyCache,
     private readonly allowlist: AllowlistCache,
     private readonly limiter: FixedWindowLimiter,
@@ -126,7 +124,7 @@ export class RelayService {
       }
     }
     try {
-      await this.queues.get(QUEUES.delivery).add(QUEUES.delivery, { queueId }, { ...this.options.deliveryJobOptions, jobId: deliveryJobId(queueId) });
+      await this.producer.enqueueDelivery(queueId);
     } catch (err) {
       // The client will be told to retry: take the spooled copy back so it is not sent twice.
       await this.messages.remove(queueId).catch(() => {});

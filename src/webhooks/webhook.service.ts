@@ -6,8 +6,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { newId } from '../ids';
 import type { KeyCipher } from '../keys/key-cipher';
 import type { Logger } from '../logger';
-import { QUEUES, webhookJobId, type QueueRegistry } from '../queue/queues';
-import { webhookJobOptions } from './webhook-events';
+import type { JobProducer } from '../queue/producers';
 import { generateWebhookSecret } from './webhook-signature';
 import { isPublicAddress } from './ssrf-guard';
 import type { WebhookDoc } from './webhook.model';
@@ -41,7 +40,7 @@ export class WebhookService {
     private readonly events: EventStore,
     private readonly domains: DomainStore,
     private readonly cipher: KeyCipher,
-    private readonly queues: QueueRegistry,
+    private readonly producer: JobProducer,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: WebhookServiceOptions,
@@ -142,14 +141,8 @@ export class WebhookService {
       createdAt: now,
       dispatched: true,
     });
-    await this.enqueue(eventId, id);
+    await this.producer.enqueueWebhook(eventId, id);
     return { eventId };
-  }
-
-  private async enqueue(eventId: string, webhookId: string): Promise<void> {
-    await this.queues
-      .get(QUEUES.webhook)
-      .add(QUEUES.webhook, { eventId, webhookId }, { ...webhookJobOptions(this.options.retryBaseMs), jobId: webhookJobId(eventId, webhookId) });
   }
 
   /**
@@ -161,7 +154,7 @@ export class WebhookService {
     const events = await this.events.findUndispatched(batch);
     for (const e of events) {
       const subs = (await this.store.findSubscribers(e.accountId, e.type)).filter((w) => !w.domainId || w.domainId === e.domainId);
-      for (const w of subs) await this.enqueue(e._id, w._id);
+      for (const w of subs) await this.producer.enqueueWebhook(e._id, w._id);
     }
     await this.events.markDispatched(events.map((e) => e._id));
     if (events.length) this.logger.debug({ events: events.length }, 'webhook events dispatched');

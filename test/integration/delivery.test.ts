@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import request from 'supertest';
-import { startWorkers, type RunningWorkers } from '../../workers';
+import type { RunningWorkers } from '../../workers';
 import { dkimRecordName, dkimValue } from '../../src/verification/records';
 import { generateDkimKeyPair } from '../../src/keys/dkim-keys';
-import { deliveryJob } from '../../src/messages/delivery-jobs';
+import { deliveryJob } from '../../src/queue/delivery-jobs';
 import type { MessageDoc } from '../../src/messages/message.model';
 import { QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
@@ -87,7 +87,7 @@ describe('delivery', () => {
       DELIVERY_RETRY_BASE_MS: '200',
       SWEEP_INTERVAL_MS: '3600000',
     });
-    workers = await startWorkers(c, { dnsConcurrency: 1 });
+    workers = await c.start('worker', { workers: { dnsConcurrency: 1 } });
     acct = await createAccount(c.http, 'Sender Co');
     other = await createAccount(c.http, 'Other Co');
 
@@ -316,7 +316,7 @@ describe('delivery', () => {
 
     beforeAll(async () => {
       cap = await createTestContainer({ DELIVERY_MODE: 'capture', SWEEP_INTERVAL_MS: '3600000' });
-      capWorkers = await startWorkers(cap, { dnsConcurrency: 1 });
+      capWorkers = await cap.start('worker', { workers: { dnsConcurrency: 1 } });
       capAcct = await createAccount(cap.http, 'Capture Co');
     });
     afterAll(async () => {

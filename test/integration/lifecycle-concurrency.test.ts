@@ -1,4 +1,4 @@
-import { startWorkers, type RunningWorkers } from '../../workers';
+import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, uniqueName, type TestContainer } from '../support/services';
@@ -51,7 +51,7 @@ describe('lifecycle under concurrency and crashes', () => {
       publish(d);
       ds.push(d);
     }
-    const workers: RunningWorkers[] = [await startWorkers(a, { dnsConcurrency: 4 }), await startWorkers(b, { dnsConcurrency: 4 })];
+    const workers: RunningWorkers[] = [await a.start('worker', { workers: { dnsConcurrency: 4 } }), await b.start('worker', { workers: { dnsConcurrency: 4 } })];
     try {
       const until = Date.now() + 10_000;
       for (;;) {
@@ -75,7 +75,7 @@ describe('lifecycle under concurrency and crashes', () => {
     expect(token).toBe('OK');
     expect(await b.lifecycle.check(d.id, 'scheduled')).toBe('locked');
     expect((await a.stores.domains.findById(d.id))?.status).toBe('pending');
-    const workers = await startWorkers(b, { dnsConcurrency: 2 });
+    const workers = await b.start('worker', { workers: { dnsConcurrency: 2 } });
     try {
       const until = Date.now() + 10_000;
       while ((await a.stores.domains.findById(d.id))?.status !== 'verified') {

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startWorkers, type RunningWorkers } from '../../workers';
+import type { RunningWorkers } from '../../workers';
 import { dkimValue, splitTxt } from '../../src/verification/records';
 import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
@@ -57,7 +57,7 @@ describe('verification lifecycle through the API, workers and the test DNS serve
       },
       { jitter: (ms) => ms },
     );
-    workers = await startWorkers(c, { dnsConcurrency: 4 });
+    workers = await c.start('worker', { workers: { dnsConcurrency: 4 } });
     acct = await createAccount(c.http);
   });
   afterAll(async () => {
@@ -178,7 +178,7 @@ describe('the propagation window', () => {
       { ...dns.env(), SPF_INCLUDE_DOMAIN: '_spf.example.test', PROPAGATION_SCHEDULE: '200ms', PROPAGATION_WINDOW_MS: '1200', SWEEP_INTERVAL_MS: '150' },
       { jitter: (ms) => ms },
     );
-    workers = await startWorkers(c, { dnsConcurrency: 2 });
+    workers = await c.start('worker', { workers: { dnsConcurrency: 2 } });
     acct = await createAccount(c.http);
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import request from 'supertest';
 import type { RunningRelay } from '../../src/relay/relay.server';
-import { startWorkers, type RunningWorkers } from '../../workers';
+import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
@@ -51,8 +51,8 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
       },
       { jitter: (ms) => ms },
     );
-    workers = await startWorkers(c, { dnsConcurrency: 4 });
-    relay = await c.startRelay();
+    workers = await c.start('worker', { workers: { dnsConcurrency: 4 } });
+    relay = await c.start('relay');
     acct = await createAccount(c.http);
   });
   afterAll(async () => {

@@ -88,7 +88,7 @@ interface Setup {
 
 async function setup(overrides: Record<string, string> = {}): Promise<Setup> {
   const c = await createTestContainer({ SMTP_PORT: '0', SMTP_HOST: '127.0.0.1', SMTP_MAX_MESSAGE_BYTES: '4096', ...overrides });
-  const relay = await c.startRelay();
+  const relay = await c.start('relay');
   const acct = await createAccount(c.http);
   const domain = await registerDomain(c.http, acct, 'sender.example.com', 'ed25519');
   await request(c.http).put(`/v1/domains/${domain.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1/32', '127.0.0.2/32'] }).expect(200);

@@ -3,7 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
-import { startWorkers, type RunningWorkers } from '../../workers';
+import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
@@ -80,7 +80,7 @@ describe('webhooks', () => {
   beforeAll(async () => {
     rx = await Receiver.start();
     c = await createTestContainer({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_BASE_MS: '100', SWEEP_INTERVAL_MS: '150' });
-    workers = await startWorkers(c, { dnsConcurrency: 1 });
+    workers = await c.start('worker', { workers: { dnsConcurrency: 1 } });
     acct = await createAccount(c.http, 'Hooks');
     other = await createAccount(c.http, 'Other');
   });
@@ -213,7 +213,7 @@ describe('webhooks with the SSRF guard on', () => {
       { WEBHOOK_ALLOW_PRIVATE: 'false', WEBHOOK_RETRY_BASE_MS: '100', SWEEP_INTERVAL_MS: '150' },
       { webhookLookup: async (host) => (await resolver.resolve4(host)).map((address) => ({ address, family: 4 })) },
     );
-    workers = await startWorkers(c, { dnsConcurrency: 1 });
+    workers = await c.start('worker', { workers: { dnsConcurrency: 1 } });
     acct = await createAccount(c.http, 'Guarded');
   });
   afterAll(async () => {
@@ -268,7 +268,7 @@ describe('webhooks end to end with the lifecycle', () => {
       { jitter: (ms) => ms },
     );
     // Two worker sets: two sweepers, two dispatchers, two webhook senders.
-    workers = [await startWorkers(c, { dnsConcurrency: 2 }), await startWorkers(c, { dnsConcurrency: 2 })];
+    workers = [await c.start('worker', { workers: { dnsConcurrency: 2 } }), await c.start('worker', { workers: { dnsConcurrency: 2 } })];
     acct = await createAccount(c.http, 'Owner');
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import type { BackoffStrategy, JobsOptions } from 'bullmq';
 import type { Config } from '../config';
-import { deliveryJobId, QUEUES, type DeliveryPayload } from '../queue/queues';
+import { deliveryJobId, QUEUES, type DeliveryPayload } from './queues';
 
 /**
  * Retry delays in units of DELIVERY_RETRY_BASE_MS (1 minute in production):
@@ -37,17 +37,12 @@ export function deliveryBackoffStrategy(fallbackBaseMs: number): BackoffStrategy
   };
 }
 
-/**
- * Options for a delivery job: attempts and the custom backoff, kept in one place.
- * The relay enqueues with
- * `queues.get(QUEUES.delivery).add(QUEUES.delivery, {queueId}, {jobId: deliveryJobId(queueId), ...deliveryJobOptions(config)})`,
- * or simply `queues.get(QUEUES.delivery).add(...deliveryJob(config, queueId))`.
- */
-export function deliveryJobOptions(config: Pick<Config, 'delivery'>): Pick<JobsOptions, 'attempts' | 'backoff'> {
+/** Options for a delivery job: attempts and the custom backoff, kept in one place (producers.ts uses them). */
+export function deliveryJobOptions(config: { delivery: Pick<Config['delivery'], 'retryBaseMs'> }): Pick<JobsOptions, 'attempts' | 'backoff'> {
   return { attempts: DELIVERY_ATTEMPTS, backoff: { type: 'custom', delay: config.delivery.retryBaseMs } };
 }
 
 /** The whole delivery job for a spooled message: name, payload and options with its deduplicating jobId. */
-export function deliveryJob(config: Pick<Config, 'delivery'>, queueId: string): [string, DeliveryPayload, JobsOptions] {
+export function deliveryJob(config: { delivery: Pick<Config['delivery'], 'retryBaseMs'> }, queueId: string): [string, DeliveryPayload, JobsOptions] {
   return [QUEUES.delivery, { queueId }, { jobId: deliveryJobId(queueId), ...deliveryJobOptions(config) }];
 }

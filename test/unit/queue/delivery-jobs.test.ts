@@ -5,7 +5,7 @@ import {
   deliveryJob,
   deliveryJobOptions,
   deliveryRetryDelay,
-} from '../../../src/messages/delivery-jobs';
+} from '../../../src/queue/delivery-jobs';
 
 const MIN = 60_000;
 

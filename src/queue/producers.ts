@@ -1,0 +1,71 @@
+import { deliveryJob } from './delivery-jobs';
+import { QUEUES, scheduledCheckJobId, verifyJobId, webhookJobId, type QueueRegistry } from './queues';
+import { webhookJobOptions } from './webhook-jobs';
+
+export interface ProducerOptions {
+  /** DELIVERY_RETRY_BASE_MS: the unit of the delivery backoff schedule. */
+  deliveryRetryBaseMs: number;
+  /** WEBHOOK_RETRY_BASE_MS: the unit of the webhook backoff schedule. */
+  webhookRetryBaseMs: number;
+}
+
+/**
+ * The one way services put work on a queue: each job kind has one typed function here
+ * that owns its job id (BullMQ's atomic dedup makes every enqueue safe to repeat),
+ * attempts and backoff.
+ */
+export class JobProducer {
+  constructor(
+    private readonly queues: QueueRegistry,
+    private readonly options: ProducerOptions,
+  ) {}
+
+  /**
+   * Due checks found by a sweep, one job each, named after the domain and its due time:
+   * two sweepers that find the same due domain add one job.
+   */
+  async enqueueChecks(due: Array<{ domainId: string; nextCheckAt: Date }>): Promise<void> {
+    if (due.length === 0) return;
+    await this.queues.get(QUEUES.dnsCheck).addBulk(
+      due.map((d) => ({
+        name: QUEUES.dnsCheck,
+        data: { domainId: d.domainId, trigger: 'scheduled' as const },
+        opts: { jobId: scheduledCheckJobId(d.domainId, new Date(d.nextCheckAt).getTime()) },
+      })),
+    );
+  }
+
+  /** "Verify now": one queued verify per domain at a time. */
+  async enqueueCheck(domainId: string): Promise<void> {
+    await this.queues.get(QUEUES.dnsCheck).add(QUEUES.dnsCheck, { domainId, trigger: 'verify' }, { jobId: verifyJobId(domainId) });
+  }
+
+  /** The delivery job of a spooled message; repeating it while the job exists is a no-op. */
+  async enqueueDelivery(queueId: string): Promise<void> {
+    await this.queues.get(QUEUES.delivery).add(...deliveryJob({ delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } }, queueId));
+  }
+
+  /** Delivery jobs for several messages at once (recovery re-adds lost ones; existing ones stay as they are). */
+  async enqueueDeliveries(queueIds: string[]): Promise<void> {
+    if (queueIds.length === 0) return;
+    const config = { delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } };
+    await this.queues.get(QUEUES.delivery).addBulk(
+      queueIds.map((id) => {
+        const [name, data, opts] = deliveryJob(config, id);
+        return { name, data, opts };
+      }),
+    );
+  }
+
+  /** One webhook attempt series per (event, subscription): a dispatcher run twice never delivers twice. */
+  async enqueueWebhook(eventId: string, webhookId: string): Promise<void> {
+    await this.queues
+      .get(QUEUES.webhook)
+      .add(QUEUES.webhook, { eventId, webhookId }, { ...webhookJobOptions(this.options.webhookRetryBaseMs), jobId: webhookJobId(eventId, webhookId) });
+  }
+
+  /** The sweeper's job scheduler: one per queue prefix, however many workers upsert it. */
+  async scheduleSweep(everyMs: number): Promise<void> {
+    await this.queues.get(QUEUES.sweep).upsertJobScheduler('sweeper', { every: everyMs }, { name: QUEUES.sweep, data: {} });
+  }
+}
