@@ -28,6 +28,13 @@ describe('ssrf guard isPublicAddress', () => {
     ['2002:a00:1::', '6to4'],
     ['2001::1', 'teredo'],
     ['64:ff9b::a00:1', 'NAT64'],
+    ['::7f00:1', 'IPv4-compatible loopback (hex)'],
+    ['::127.0.0.1', 'IPv4-compatible loopback (dotted)'],
+    ['::a00:1', 'IPv4-compatible private'],
+    ['::a9fe:a9fe', 'IPv4-compatible link-local (cloud metadata)'],
+    ['::8.8.8.8', 'IPv4-compatible public (deprecated, RFC 4291 2.5.5.1)'],
+    ['::808:808', 'IPv4-compatible public (hex)'],
+    ['0:0:0:0:0:0:7f00:1', 'IPv4-compatible loopback (uncompressed)'],
     ['not-an-ip', 'not an address'],
   ])('refuses %s (%s)', (ip) => {
     expect(isPublicAddress(ip)).toBe(false);
@@ -44,6 +51,7 @@ describe('ssrf guard resolveAndVet', () => {
     'mixed.example': ['93.184.215.14', '10.0.0.1'],
     'public.example': ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'],
     'empty.example': [],
+    'v6-internal.example': ['fd00::5', '::1'],
   });
 
   it('refuses a name resolving to a private address', async () => {
@@ -53,7 +61,16 @@ describe('ssrf guard resolveAndVet', () => {
   it('refuses a name when any of its addresses is private', async () => {
     const err = await resolveAndVet('mixed.example', lookup, false).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WebhookUrlRefusedError);
-    expect((err as WebhookUrlRefusedError).reason).toMatch(/mixed\.example resolves to 10\.0\.0\.1/);
+    expect((err as WebhookUrlRefusedError).reason).toBe('mixed.example resolves to a non-public address');
+  });
+
+  it('never names the private address a refused name resolves to', async () => {
+    for (const host of ['internal.example', 'mixed.example', 'v6-internal.example']) {
+      const err = (await resolveAndVet(host, lookup, false).catch((e: unknown) => e)) as WebhookUrlRefusedError;
+      expect(err).toBeInstanceOf(WebhookUrlRefusedError);
+      expect(err.reason).toContain(host);
+      expect(err.message).not.toMatch(/10\.0\.0\.1|fd00|::1\b/);
+    }
   });
 
   it('returns the first address of a public name', async () => {
@@ -74,6 +91,10 @@ describe('ssrf guard resolveAndVet', () => {
     await expect(resolveAndVet('127.0.0.1', never, false)).rejects.toBeInstanceOf(WebhookUrlRefusedError);
     await expect(resolveAndVet('[::1]', never, false)).rejects.toBeInstanceOf(WebhookUrlRefusedError);
     await expect(resolveAndVet('[::ffff:7f00:1]', never, false)).rejects.toBeInstanceOf(WebhookUrlRefusedError);
+    // IPv4-compatible IPv6 (::a.b.c.d), as written and as the URL parser normalises it.
+    await expect(resolveAndVet('[::127.0.0.1]', never, false)).rejects.toBeInstanceOf(WebhookUrlRefusedError);
+    await expect(resolveAndVet('[::7f00:1]', never, false)).rejects.toBeInstanceOf(WebhookUrlRefusedError);
+    await expect(resolveAndVet(new URL('http://[::127.0.0.1]/').hostname, never, false)).rejects.toBeInstanceOf(WebhookUrlRefusedError);
     await expect(resolveAndVet('8.8.8.8', never, false)).resolves.toEqual({ address: '8.8.8.8', family: 4 });
     await expect(resolveAndVet('[2001:4860:4860::8888]', never, false)).resolves.toEqual({
       address: '2001:4860:4860::8888',
