@@ -102,3 +102,15 @@ export function toDomainResource(doc: DomainDoc): DomainResource {
       : {}),
   };
 }
+
+/**
+ * The slim domain view that events and webhook payloads carry (DESIGN §6): state only.
+ * Never the questionnaire answers, contact e-mails, allowed IPs or records; a subscriber's
+ * endpoint is a third party, and these stay behind the authenticated API.
+ */
+export type DomainEventView = Pick<DomainResource, 'id' | 'domain' | 'status' | 'approval' | 'sending' | 'verification'>;
+
+export function toDomainEventView(doc: DomainDoc): DomainEventView {
+  const { id, domain, status, approval, sending, verification } = toDomainResource(doc);
+  return { id, domain, status, approval, sending, verification };
+}

@@ -9,7 +9,7 @@ import type { DnsVerifier } from '../verification/dns-verifier';
 import type { CheckStore } from '../verification/check.store';
 import { applyCheck, INITIAL_CHECK_STATE, reopen, type StatePolicy } from './domain-state';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
-import { toDomainResource, type DomainResource } from './domain.resource';
+import { toDomainEventView, toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
 import type { ChangeNotifier } from '../events/change-notifier';
 import type { EventStore } from '../events/event.store';
@@ -143,7 +143,7 @@ export class LifecycleService {
 
   /** Copies outbox events into `events` (idempotent by id), signals relays, then clears the outbox. */
   private async publishOutbox(d: DomainDoc): Promise<void> {
-    const data = toDomainResource(d);
+    const data = toDomainEventView(d);
     for (const e of d.outbox) {
       const inserted = await this.events.insertOnce({
         _id: e.id,

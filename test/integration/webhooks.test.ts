@@ -301,4 +301,44 @@ describe('webhooks end to end with the lifecycle', () => {
     const last = JSON.parse(rx.at('/owner')[2].body);
     expect(last.data).toMatchObject({ id: d.id, domain: 'hooked.example.test', status: 'verified' });
   });
+
+  it('sends a slim domain view: no questionnaire answers, contact e-mails, allowed IPs or records', async () => {
+    await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: rx.url('/slim'), events: ['domain.verified'] }).expect(201);
+    const d = await registerDomain(c.http, acct, 'slim.example.test', 'ed25519');
+    await request(c.http)
+      .put(`/v1/domains/${d.id}/questionnaire`)
+      .set(acct.auth)
+      .send({
+        nature: 'transactional',
+        websiteUrl: 'https://slim.example.test/about',
+        subscriberListStrategy: 'Only customers who create an account; double opt-in.',
+        bounceHandling: 'Hard bounces suppress the address at once.',
+        unsubscribeMethod: 'One-click link (RFC 8058).',
+        sendingRateRationale: 'About 2,000 order mails a day.',
+        listHygiene: 'Inactive addresses are removed monthly.',
+        contactEmails: ['secret-contact@slim.example.test'],
+        replyTo: 'support@slim.example.test',
+        consentStatement: true,
+        unsubscribeLinkAgreement: true,
+        htmlValidationProcess: 'Templates are linted in CI.',
+      })
+      .expect(200);
+    await request(c.http).put(`/v1/domains/${d.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['198.51.100.0/24'] }).expect(200);
+    for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
+    const hit = await until('domain.verified at /slim', () => rx.at('/slim')[0]);
+    const payload = JSON.parse(hit.body);
+    expect(payload.type).toBe('domain.verified');
+    expect(Object.keys(payload.data).sort()).toEqual(['approval', 'domain', 'id', 'sending', 'status', 'verification']);
+    expect(payload.data).toMatchObject({
+      id: d.id,
+      domain: 'slim.example.test',
+      status: 'verified',
+      approval: 'pending_review',
+      sending: { allowed: false, reason: expect.any(String) },
+      verification: { verifiedAt: expect.any(String), deadlineAt: expect.any(String) },
+    });
+    for (const secret of ['"questionnaire"', '"allowedIps"', '"records"', 'secret-contact@', 'support@slim', '198.51.100.0', 'publicKey']) {
+      expect(hit.body).not.toContain(secret);
+    }
+  });
 });
