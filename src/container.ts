@@ -191,12 +191,13 @@ export async function createContainer(config: Config, logger: Logger, options: C
     config.delivery.mode,
     () =>
       createSmarthostTransport({ url: config.delivery.smarthostUrl, rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized }),
+    (eventIds) => producer.enqueueWebhookDispatches(eventIds),
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, config, logger);
 
   const webhookStore = new WebhookStore(mongo);
   await webhookStore.init();
-  const webhooks = new WebhookService(webhookStore, eventStore, domainStore, cipher, producer, clock, logger, {
+  const webhooks = new WebhookService(webhookStore, eventStore, domainStore, cipher, producer, new RedisLock(redis, config.queuePrefix), clock, logger, {
     allowPrivate: config.webhooks.allowPrivate,
     retryBaseMs: config.webhooks.retryBaseMs,
   });

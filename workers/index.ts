@@ -13,6 +13,7 @@ import type { WebhookService } from '../src/webhooks/webhook.service';
 import { deliveryProcessor } from './delivery.processor';
 import { dnsCheckProcessor } from './dns-check.processor';
 import { sweepProcessor } from './sweep.processor';
+import { webhookDispatchProcessor } from './webhook-dispatch.processor';
 import { webhookProcessor } from './webhook.processor';
 
 /** What the worker role runs on; the composition root passes its services in. */
@@ -42,7 +43,7 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
   const connection = createQueueConnection(config.redisUrl);
   const common = { connection, prefix: config.queuePrefix };
   const workers = [
-    new Worker(QUEUES.sweep, sweepProcessor(lifecycle, messageRecovery, webhooks), { ...common, concurrency: 1 }),
+    new Worker(QUEUES.sweep, sweepProcessor(lifecycle, messageRecovery, producer), { ...common, concurrency: 1 }),
     new Worker(QUEUES.dnsCheck, dnsCheckProcessor(lifecycle), { ...common, concurrency: options.dnsConcurrency ?? 20 }),
     new Worker(QUEUES.delivery, deliveryProcessor(delivery), {
       ...common,
@@ -54,13 +55,14 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
       concurrency: 20,
       settings: { backoffStrategy: webhookBackoffStrategy(config.webhooks.retryBaseMs) },
     }),
+    new Worker(QUEUES.webhookDispatch, webhookDispatchProcessor(webhooks), { ...common, concurrency: 5 }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
     w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'worker error'));
   }
   await producer.scheduleSweep(config.verification.sweepIntervalMs);
-  logger.info({ sweepIntervalMs: config.verification.sweepIntervalMs }, 'workers started: sweep, dns-check, delivery, webhook');
+  logger.info({ sweepIntervalMs: config.verification.sweepIntervalMs }, 'workers started: sweep, dns-check, delivery, webhook, webhook-dispatch');
   return {
     async close() {
       await Promise.all(workers.map((w) => w.close()));

@@ -156,6 +156,10 @@ export class LifecycleService {
       });
       if (inserted) this.logger.info({ event: e.type, domainId: d._id, version: e.version }, 'domain event');
     }
+    // Fan-out to webhooks is its own job per event; a lost enqueue is caught by the sweep's scan.
+    await this.producer
+      .enqueueWebhookDispatches(d.outbox.map((e) => e.id))
+      .catch((err) => this.logger.warn({ err: (err as Error).message, domainId: d._id }, 'webhook dispatch not enqueued; the sweep will'));
     await this.notifier.policyChanged(d._id);
     // Only if nothing moved on meanwhile; otherwise the next run republishes (dups are no-ops).
     await this.domains.updateIfVersion(d._id, d.version, { outbox: [], outboxSince: null });

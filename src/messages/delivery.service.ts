@@ -69,6 +69,8 @@ export class DeliveryService {
     private readonly mode: DeliveryMode,
     /** Called once, on the first smarthost send; the transport lives until close(). */
     private readonly transportFactory: () => MessageTransport,
+    /** Enqueues the webhook fan-out of a written event (JobProducer.enqueueWebhookDispatches). */
+    private readonly dispatchEvents: (eventIds: string[]) => Promise<void>,
   ) {}
 
   /**
@@ -194,6 +196,10 @@ export class DeliveryService {
       data: toMessageResource(msg),
       createdAt: now,
     });
+    // A lost enqueue is caught by the sweep's scan for events not yet fanned out.
+    await this.dispatchEvents([`${msg._id}-${status}`]).catch((err) =>
+      this.logger.warn({ err: (err as Error).message, queueId: msg._id }, 'webhook dispatch not enqueued; the sweep will'),
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import { deliveryJob } from './delivery-jobs';
-import { QUEUES, scheduledCheckJobId, verifyJobId, webhookJobId, type QueueRegistry } from './queues';
+import { QUEUES, scheduledCheckJobId, verifyJobId, webhookDispatchJobId, webhookJobId, type QueueRegistry } from './queues';
 import { webhookJobOptions } from './webhook-jobs';
 
 export interface ProducerOptions {
@@ -8,6 +8,10 @@ export interface ProducerOptions {
   /** WEBHOOK_RETRY_BASE_MS: the unit of the webhook backoff schedule. */
   webhookRetryBaseMs: number;
 }
+
+// Finished dispatch jobs, failed ones too, leave no id behind: the same event (or the
+// next scan) can always be enqueued again, and a re-run finds the event dispatched.
+const DISPATCH_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true } as const;
 
 /**
  * The one way services put work on a queue: each job kind has one typed function here
@@ -62,6 +66,32 @@ export class JobProducer {
     await this.queues
       .get(QUEUES.webhook)
       .add(QUEUES.webhook, { eventId, webhookId }, { ...webhookJobOptions(this.options.webhookRetryBaseMs), jobId: webhookJobId(eventId, webhookId) });
+  }
+
+  /** One webhook attempt series per subscription of an event, in one round trip. */
+  async enqueueWebhooks(eventId: string, webhookIds: string[]): Promise<void> {
+    if (webhookIds.length === 0) return;
+    const opts = webhookJobOptions(this.options.webhookRetryBaseMs);
+    await this.queues.get(QUEUES.webhook).addBulk(
+      webhookIds.map((webhookId) => ({ name: QUEUES.webhook, data: { eventId, webhookId }, opts: { ...opts, jobId: webhookJobId(eventId, webhookId) } })),
+    );
+  }
+
+  /**
+   * The fan-out of written events to their subscriptions, one job per event, run by the
+   * webhook-dispatch worker rather than the sweep: a tenant's subscriptions never hold up
+   * anyone's checks. Enqueueing an event twice while its job waits is a no-op.
+   */
+  async enqueueWebhookDispatches(eventIds: string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.queues.get(QUEUES.webhookDispatch).addBulk(
+      eventIds.map((eventId) => ({ name: QUEUES.webhookDispatch, data: { eventId }, opts: { ...DISPATCH_JOB_OPTIONS, jobId: webhookDispatchJobId(eventId) } })),
+    );
+  }
+
+  /** The sweep's safety net: one scan for events whose fan-out job was lost; a no-op while one is queued or running. */
+  async enqueueWebhookDispatchScan(): Promise<void> {
+    await this.queues.get(QUEUES.webhookDispatch).add(QUEUES.webhookDispatch, {}, { ...DISPATCH_JOB_OPTIONS, jobId: webhookDispatchJobId() });
   }
 
   /** The sweeper's job scheduler: one per queue prefix, however many workers upsert it. */

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 
 /** Queue names (DESIGN §1). */
-export const QUEUES = { sweep: 'sweep', dnsCheck: 'dns-check', delivery: 'delivery', webhook: 'webhook' } as const;
+export const QUEUES = { sweep: 'sweep', dnsCheck: 'dns-check', delivery: 'delivery', webhook: 'webhook', webhookDispatch: 'webhook-dispatch' } as const;
 
 export const sweepPayload = z.strictObject({});
 export const dnsCheckPayload = z.strictObject({
@@ -16,6 +16,11 @@ export type DnsCheckPayload = z.infer<typeof dnsCheckPayload>;
 export const webhookPayload = z.strictObject({ eventId: z.string().min(1), webhookId: z.string().min(1) });
 /** One job per (event, subscription): a dispatcher run twice never delivers twice. */
 export const webhookJobId = (eventId: string, webhookId: string) => `wh-${eventId}-${webhookId}`;
+
+/** Fan-out of one written event, or (no eventId) the sweep's scan for events never fanned out. */
+export const webhookDispatchPayload = z.strictObject({ eventId: z.string().min(1).optional() });
+/** One fan-out job per event, and one queued scan at a time. */
+export const webhookDispatchJobId = (eventId?: string) => (eventId ? `dispatch-${eventId}` : 'dispatch-pending');
 
 export const deliveryPayload = z.strictObject({ queueId: z.string().min(1) });
 export type DeliveryPayload = z.infer<typeof deliveryPayload>;

@@ -7,12 +7,15 @@ import { newId } from '../ids';
 import type { KeyCipher } from '../keys/key-cipher';
 import type { Logger } from '../logger';
 import type { JobProducer } from '../queue/producers';
+import type { RedisLock } from '../queue/redis-lock';
 import { generateWebhookSecret } from './webhook-signature';
 import { isPublicAddress } from './ssrf-guard';
 import type { WebhookDoc } from './webhook.model';
 import type { WebhookStore } from './webhook.store';
 
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
+// Longer than one fan-out takes; a dispatcher that dies holding it delays the event, never doubles it.
+const DISPATCH_LOCK_TTL_MS = 60_000;
 
 export interface WebhookServiceOptions {
   allowPrivate: boolean;
@@ -41,6 +44,7 @@ export class WebhookService {
     private readonly domains: DomainStore,
     private readonly cipher: KeyCipher,
     private readonly producer: JobProducer,
+    private readonly lock: RedisLock,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: WebhookServiceOptions,
@@ -146,18 +150,35 @@ export class WebhookService {
   }
 
   /**
-   * Fans undispatched events out to matching subscriptions: the same account, the type
-   * subscribed, and the domain filter when set. Job ids are deterministic, so two
-   * dispatchers (or one run twice after a crash) never deliver an event twice.
+   * Fans one event out to its matching subscriptions: the same account, the type subscribed,
+   * and the domain filter when set. The per-event lock and the `dispatched` flag read under
+   * it make a second dispatcher of the same event a no-op, so a webhook job that already ran
+   * (and was removed) is never added again; the per-(event, webhook) job ids cover the rest.
+   * Returns the jobs enqueued, or 'busy' while another dispatcher holds the event.
    */
-  async dispatch(batch = 500): Promise<number> {
-    const events = await this.events.findUndispatched(batch);
-    for (const e of events) {
+  async dispatchEvent(eventId: string): Promise<number | 'busy'> {
+    const token = await this.lock.acquire(`webhook-dispatch:${eventId}`, DISPATCH_LOCK_TTL_MS);
+    if (!token) return 'busy';
+    try {
+      const e = await this.events.findById(eventId);
+      if (!e || e.dispatched) return 0;
       const subs = (await this.store.findSubscribers(e.accountId, e.type)).filter((w) => !w.domainId || w.domainId === e.domainId);
-      for (const w of subs) await this.producer.enqueueWebhook(e._id, w._id);
+      await this.producer.enqueueWebhooks(e._id, subs.map((w) => w._id));
+      await this.events.markDispatched([e._id]);
+      if (subs.length) this.logger.debug({ eventId, subscriptions: subs.length }, 'webhook event dispatched');
+      return subs.length;
+    } finally {
+      await this.lock.release(`webhook-dispatch:${eventId}`, token).catch(() => {});
     }
-    await this.events.markDispatched(events.map((e) => e._id));
-    if (events.length) this.logger.debug({ events: events.length }, 'webhook events dispatched');
+  }
+
+  /**
+   * The safety net the sweep triggers: a dispatch job for every event still not fanned out
+   * (its own job was lost, or never enqueued), oldest first. Returns how many were found.
+   */
+  async dispatchPending(batch = 500): Promise<number> {
+    const events = await this.events.findUndispatched(batch);
+    await this.producer.enqueueWebhookDispatches(events.map((e) => e._id));
     return events.length;
   }
 }

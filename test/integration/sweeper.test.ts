@@ -1,4 +1,7 @@
+import request from 'supertest';
+import { JobProducer } from '../../src/queue/producers';
 import { QUEUES } from '../../src/queue/queues';
+import { sweepProcessor } from '../../workers/sweep.processor';
 import { createAccount, registerDomain } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
 
@@ -10,7 +13,7 @@ describe('sweeper', () => {
     c = await createTestContainer({ SWEEP_BATCH_SIZE: '2' });
   });
   afterAll(async () => {
-    await c.queues.get(QUEUES.dnsCheck).obliterate({ force: true });
+    for (const q of [QUEUES.dnsCheck, QUEUES.webhook, QUEUES.webhookDispatch]) await c.queues.get(q).obliterate({ force: true });
     await c.dispose();
   });
 
@@ -52,5 +55,23 @@ describe('sweeper', () => {
     await queue.drain(true);
     await c.lifecycle.sweep();
     expect((await queue.getJobs(['waiting'])).map((j) => j.data.domainId)).not.toContain(d.id);
+  });
+
+  it('fans no event out during a tick: it enqueues checks and one webhook-dispatch scan, deduplicated', async () => {
+    const acct = await createAccount(c.http, 'Busy tenant');
+    const d = await registerDomain(c.http, acct, 'fanout.example.test', 'ed25519');
+    for (let i = 0; i < 3; i++) {
+      await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: `https://hooks${i}.example.net/x`, events: ['domain.suspended'] }).expect(201);
+    }
+    await c.events.insertOnce({ _id: `${d.id}-5`, type: 'domain.suspended', accountId: acct.id, domainId: d.id, version: 5, data: { id: d.id }, createdAt: new Date() });
+    const tick = sweepProcessor(c.lifecycle, c.messageRecovery, new JobProducer(c.queues, { deliveryRetryBaseMs: 1000, webhookRetryBaseMs: 1000 }));
+    await tick();
+    await tick();
+    // The check was enqueued; the event is still waiting for its own fan-out job.
+    expect((await c.queues.get(QUEUES.dnsCheck).getJobs(['waiting'])).map((j) => j.data.domainId)).toContain(d.id);
+    expect((await c.events.findById(`${d.id}-5`))?.dispatched).toBe(false);
+    expect(await c.queues.get(QUEUES.webhook).count()).toBe(0);
+    const scans = await c.queues.get(QUEUES.webhookDispatch).getJobs(['waiting']);
+    expect(scans.map((j) => [j.id, j.data])).toEqual([['dispatch-pending', {}]]);
   });
 });

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import type { RunningWorkers } from '../../workers';
+import { deliveryJob } from '../../src/queue/delivery-jobs';
+import { QUEUES } from '../../src/queue/queues';
 import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
@@ -168,9 +170,14 @@ describe('webhooks', () => {
     await subscribe('/fan-other-type', ['domain.verified']);
     await subscribe('/fan-other-account', ['domain.suspended'], {}, other);
     await c.events.insertOnce({ _id: `${d.id}-9`, type: 'domain.suspended', accountId: acct.id, domainId: d.id, version: 9, data: { id: d.id }, createdAt: new Date() });
-    await Promise.all([c.webhooks.dispatch(), c.webhooks.dispatch(), c.webhooks.dispatch()]);
+    const eventId = `${d.id}-9`;
+    await Promise.all([c.webhooks.dispatchEvent(eventId), c.webhooks.dispatchEvent(eventId), c.webhooks.dispatchPending()]);
     await until('fan-out', () => (rx.at('/fan-all').length && rx.at('/fan-d').length) || undefined);
     await sleep(600);
+    // Once its webhook jobs have run and are gone, dispatching the event again adds nothing.
+    expect(await c.webhooks.dispatchEvent(eventId)).toBe(0);
+    await c.webhooks.dispatchPending();
+    await sleep(400);
     expect(rx.at('/fan-all')).toHaveLength(1);
     expect(rx.at('/fan-d')).toHaveLength(1);
     expect(rx.at('/fan-d2')).toHaveLength(0);
@@ -178,6 +185,17 @@ describe('webhooks', () => {
     expect(rx.at('/fan-other-account')).toHaveLength(0);
     const body = JSON.parse(rx.at('/fan-d')[0].body);
     expect(body).toMatchObject({ type: 'domain.suspended', version: 9, data: { id: d.id } });
+  });
+
+  it('fans out, through the sweep tick, an event whose own dispatch job was never enqueued', async () => {
+    const d = await registerDomain(c.http, acct, 'lost-job.example.com', 'ed25519');
+    await subscribe('/lost-job', ['domain.check_degraded'], { domainId: d.id });
+    // Written straight to the store, as a crash between the write and the enqueue leaves it.
+    await c.events.insertOnce({ _id: `${d.id}-7`, type: 'domain.check_degraded', accountId: acct.id, domainId: d.id, version: 7, data: { id: d.id }, createdAt: new Date() });
+    await until('the sweep to fan it out', () => rx.at('/lost-job')[0]);
+    await until('the event to be marked dispatched', async () => (await c.events.findById(`${d.id}-7`))?.dispatched || undefined);
+    await sleep(500);
+    expect(rx.at('/lost-job')).toHaveLength(1);
   });
 
   it('keeps accounts apart', async () => {
@@ -193,6 +211,79 @@ describe('webhooks', () => {
     const theirs = (await request(c.http).get('/v1/webhooks').set(other.auth)).body.data;
     expect(theirs.map((x: { id: string }) => x.id)).not.toContain(w.id);
     await request(c.http).delete(`/v1/webhooks/${w.id}`).set(acct.auth).expect(204);
+  });
+});
+
+describe('webhook fan-out in its own job', () => {
+  let dns: DnsFixture;
+  let c: TestContainer;
+  let workers: RunningWorkers;
+  let rx: Receiver;
+  let acct: TestAccount;
+
+  beforeAll(async () => {
+    rx = await Receiver.start();
+    dns = await DnsFixture.start(['example.test', 'mw.test']);
+    dns.publish('_spf.mw.test', 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    // One sweep tick an hour: nothing in this test may wait for one.
+    c = await createTestContainer(
+      {
+        ...dns.env(),
+        SPF_INCLUDE_DOMAIN: '_spf.mw.test',
+        APPROVAL_MODE: 'auto',
+        SWEEP_INTERVAL_MS: '3600000',
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        WEBHOOK_RETRY_BASE_MS: '100',
+      },
+      { jitter: (ms) => ms },
+    );
+    workers = await c.start('worker', { workers: { dnsConcurrency: 1 } });
+    acct = await createAccount(c.http, 'Prompt');
+  });
+  afterAll(async () => {
+    await workers.close();
+    await c.dispose();
+    await dns.close();
+    await rx.close();
+  });
+
+  it('delivers an event as soon as the check writes it, without a sweep tick', async () => {
+    await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: rx.url('/prompt'), events: ['domain.verified'] }).expect(201);
+    const d = await registerDomain(c.http, acct, 'prompt.example.test', 'ed25519');
+    for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
+    await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202);
+    const hit = await until('domain.verified', () => rx.at('/prompt')[0]);
+    expect(JSON.parse(hit.body)).toMatchObject({ type: 'domain.verified', data: { id: d.id, status: 'verified' } });
+  });
+
+  it('delivers a message event as soon as the delivery writes it, without a sweep tick', async () => {
+    await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: rx.url('/message'), events: ['message.delivered'] }).expect(201);
+    const d = await registerDomain(c.http, acct, 'message.example.test', 'ed25519');
+    for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
+    await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202);
+    await until('verified', async () => (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body.sending.allowed || undefined);
+    const raw = Buffer.from(`From: <sender@${d.domain}>\r\nTo: <rcpt@example.net>\r\nSubject: hi\r\n\r\nHello.\r\n`);
+    const queueId = `q${Date.now().toString(36)}`;
+    const now = new Date();
+    await c.messages.insert({
+      _id: queueId,
+      accountId: acct.id,
+      domainId: d.id,
+      domain: d.domain,
+      username: 'sender',
+      envelope: { from: `sender@${d.domain}`, to: ['rcpt@example.net'] },
+      raw,
+      size: raw.length,
+      status: 'queued',
+      attempts: [],
+      captured: null,
+      createdAt: now,
+      updatedAt: now,
+      deliveredAt: null,
+    });
+    await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, queueId));
+    const hit = await until('message.delivered', () => rx.at('/message')[0]);
+    expect(JSON.parse(hit.body)).toMatchObject({ type: 'message.delivered', data: { queueId, status: 'delivered' } });
   });
 });
 
