@@ -18,6 +18,9 @@ import { createQueueConnection, QueueRegistry } from './queue/queues';
 import { JobProducer } from './queue/producers';
 import { RedisLock } from './queue/redis-lock';
 import { FixedWindowLimiter } from './limits/fixed-window-limiter';
+import { AccountQuota } from './limits/account-quota';
+import { TokenBucketLimiter } from './limits/token-bucket-limiter';
+import type { RequestLimiter } from './http/rate-limit';
 import { DomainStore } from './domains/domain.store';
 import type { Server } from 'node:http';
 import { createHttpApp } from './http/app';
@@ -130,9 +133,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const cipher = new KeyCipher([config.masterKey]);
   const accounts = new AccountService(accountStore, clock, config.adminApiKey);
   const notifier = new ChangeNotifier((channel, message) => redis.publish(channel, message), config.queuePrefix);
-  const domains = new DomainService(domainStore, smtpUserStore, cipher, clock, notifier, {
+  const quota = new AccountQuota(new RedisLock(redis, config.queuePrefix));
+  const domains = new DomainService(domainStore, smtpUserStore, cipher, clock, notifier, quota, {
     spfIncludeDomain: config.spf.includeDomain,
     propagationWindowMs: config.verification.propagationWindowMs,
+    maxDomainsPerAccount: config.quotas.domainsPerAccount,
   });
   const approval = new ApprovalService(domainStore, clock, notifier);
   const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock);
@@ -197,10 +202,24 @@ export async function createContainer(config: Config, logger: Logger, options: C
 
   const webhookStore = new WebhookStore(mongo);
   await webhookStore.init();
-  const webhooks = new WebhookService(webhookStore, eventStore, domainStore, cipher, producer, new RedisLock(redis, config.queuePrefix), clock, logger, {
-    allowPrivate: config.webhooks.allowPrivate,
-    retryBaseMs: config.webhooks.retryBaseMs,
-  });
+  const webhooks = new WebhookService(
+    webhookStore,
+    eventStore,
+    domainStore,
+    cipher,
+    producer,
+    new RedisLock(redis, config.queuePrefix),
+    quota,
+    new FixedWindowLimiter(redis, config.queuePrefix),
+    clock,
+    logger,
+    {
+      allowPrivate: config.webhooks.allowPrivate,
+      retryBaseMs: config.webhooks.retryBaseMs,
+      maxPerAccount: config.quotas.webhooksPerAccount,
+      testLimit: { max: 5, windowMs: 60_000 },
+    },
+  );
   const webhookDeliveries = new WebhookDeliveryService(webhookStore, eventStore, webhooks, clock, logger, {
     allowPrivate: config.webhooks.allowPrivate,
     disableAfterFailures: config.webhooks.disableAfterFailures,
@@ -236,6 +255,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     openapi: openApiDocument(VERSION),
     probes,
     metrics: createHttpMetrics(options.defaultMetrics ?? false),
+    requestLimiter: apiRateLimiter(new TokenBucketLimiter(redis, config.queuePrefix, clock), config.quotas),
   });
 
   /** Starts the SMTP relay role: its caches, their invalidation subscriber, and the server. */
@@ -364,6 +384,14 @@ export async function createContainer(config: Config, logger: Logger, options: C
       else redis.disconnect();
       await mongo.close();
     },
+  };
+}
+
+/** The per-API-key budget of /v1: API_RATE_PER_SECOND, bursts of API_RATE_BURST. */
+function apiRateLimiter(bucket: TokenBucketLimiter, q: Config['quotas']): RequestLimiter {
+  return {
+    description: `${q.apiRatePerSecond} requests a second, bursts of ${q.apiBurst}`,
+    take: (callerKey) => bucket.take(`api:${callerKey}`, q.apiRatePerSecond, q.apiBurst),
   };
 }
 

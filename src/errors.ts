@@ -72,3 +72,14 @@ export class RateLimitedError extends AppError {
     super('rate_limited', 429, message);
   }
 }
+
+/**
+ * The account holds the most objects of a kind it may (domains, webhooks): 409, like the
+ * sixth SMTP user of a domain. The state of the account conflicts with one more; deleting
+ * one resolves it, which a 403 would not say.
+ */
+export class QuotaExceededError extends AppError {
+  constructor(message: string) {
+    super('quota_exceeded', 409, message);
+  }
+}

@@ -9,10 +9,13 @@ import type { DomainDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
 import type { SmtpUserStore } from '../smtp-users/smtp-user.store';
+import { quotaExceeded, type AccountQuota } from '../limits/account-quota';
 
 export interface DomainServiceOptions {
   spfIncludeDomain: string;
   propagationWindowMs: number;
+  /** MAX_DOMAINS_PER_ACCOUNT. */
+  maxDomainsPerAccount: number;
 }
 
 export interface DomainPage {
@@ -27,15 +30,23 @@ export class DomainService {
     private readonly cipher: KeyCipher,
     private readonly clock: Clock,
     private readonly notifier: ChangeNotifier,
+    private readonly quota: AccountQuota,
     private readonly options: DomainServiceOptions,
   ) {}
 
   /**
    * Registers a sending domain for an account: issues a DKIM key pair under a fresh
    * UUID selector (private key sealed at rest) and the SPF value, and starts the
-   * propagation window. The first check is due at once.
+   * propagation window. The first check is due at once. QuotaExceededError (409) once the
+   * account has MAX_DOMAINS_PER_ACCOUNT domains; see AccountQuota for the guarantee under
+   * concurrent registrations.
    */
   async register(accountId: string, domain: string, algorithm: DkimAlgorithm): Promise<DomainResource> {
+    const max = this.options.maxDomainsPerAccount;
+    // An early, unlocked refusal: an account at its cap spends no key generation.
+    if ((await this.store.countForAccount(accountId)) >= max) {
+      throw quotaExceeded('domains', max);
+    }
     const key = await generateDkimKeyPair(algorithm);
     const selector = randomUUID();
     const now = this.clock.now();
@@ -73,12 +84,18 @@ export class DomainService {
       createdAt: now,
       updatedAt: now,
     };
-    try {
-      await this.store.insert(doc);
-    } catch (err) {
-      if (isDuplicateKeyError(err)) throw new ConflictError(`${domain} is already registered for this account`);
-      throw err;
-    }
+    await this.quota.admit('domains', accountId, max, {
+      count: () => this.store.countForAccount(accountId),
+      create: async () => {
+        try {
+          await this.store.insert(doc);
+        } catch (err) {
+          if (isDuplicateKeyError(err)) throw new ConflictError(`${domain} is already registered for this account`);
+          throw err;
+        }
+      },
+      undo: async () => void (await this.store.deleteForAccount(accountId, doc._id)),
+    });
     return toDomainResource(doc);
   }
 

@@ -28,6 +28,11 @@ export class DomainStore {
     await this.model.create(doc);
   }
 
+  /** How many domains the account has (the (accountId, domain) index answers it). */
+  async countForAccount(accountId: string): Promise<number> {
+    return this.model.countDocuments({ accountId });
+  }
+
   async findForAccount(accountId: string, id: string): Promise<DomainDoc | null> {
     return this.model.findOne({ _id: id, accountId }).lean<DomainDoc>();
   }

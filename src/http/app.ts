@@ -4,6 +4,7 @@ import { authenticate, type Authenticator } from './auth';
 import { healthRoutes, type Probe } from './health.router';
 import type { HttpMetrics } from './metrics';
 import { notFoundHandler, problemHandler } from './problem';
+import { rateLimitPerApiKey, type RequestLimiter } from './rate-limit';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -14,6 +15,8 @@ export interface HttpAppOptions {
   openapi: object;
   probes: Record<string, Probe>;
   metrics: HttpMetrics;
+  /** The per-API-key request budget of /v1. */
+  requestLimiter: RequestLimiter;
 }
 
 /** The express app: public service routes, then bearer-authenticated /v1. */
@@ -26,7 +29,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(healthRoutes(options.probes, options.metrics.registry));
   app.get('/openapi.json', (_req, res) => void res.json(options.openapi));
 
-  app.use('/v1', authenticate(options.authenticator));
+  app.use('/v1', authenticate(options.authenticator), rateLimitPerApiKey(options.requestLimiter, options.logger));
   app.use(express.json({ limit: '100kb', type: ['application/json', 'application/*+json'] }));
   for (const router of options.routers) app.use(router);
 

@@ -2,12 +2,14 @@ import { isIP } from 'node:net';
 import type { Clock } from '../clock';
 import type { EventStore } from '../events/event.store';
 import type { DomainStore } from '../domains/domain.store';
-import { NotFoundError, ValidationError } from '../errors';
+import { NotFoundError, RateLimitedError, ValidationError } from '../errors';
 import { newId } from '../ids';
 import type { KeyCipher } from '../keys/key-cipher';
 import type { Logger } from '../logger';
 import type { JobProducer } from '../queue/producers';
 import type { RedisLock } from '../queue/redis-lock';
+import type { AccountQuota } from '../limits/account-quota';
+import type { FixedWindowLimiter } from '../limits/fixed-window-limiter';
 import { generateWebhookSecret } from './webhook-signature';
 import { isPublicAddress } from './ssrf-guard';
 import type { WebhookDoc } from './webhook.model';
@@ -20,6 +22,10 @@ const DISPATCH_LOCK_TTL_MS = 60_000;
 export interface WebhookServiceOptions {
   allowPrivate: boolean;
   retryBaseMs: number;
+  /** MAX_WEBHOOKS_PER_ACCOUNT. */
+  maxPerAccount: number;
+  /** `POST /v1/webhooks/:id/test` per subscription: at most `max` in a window. */
+  testLimit: { max: number; windowMs: number };
 }
 
 /** A subscription as the API shows it: never a secret after creation. */
@@ -45,6 +51,8 @@ export class WebhookService {
     private readonly cipher: KeyCipher,
     private readonly producer: JobProducer,
     private readonly lock: RedisLock,
+    private readonly quota: AccountQuota,
+    private readonly limiter: FixedWindowLimiter,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: WebhookServiceOptions,
@@ -60,7 +68,7 @@ export class WebhookService {
     return w.secrets.filter((s) => !s.expiresAt || new Date(s.expiresAt).getTime() > now).map((s) => this.cipher.open(s.sealed, `webhook-secret:${s.id}`));
   }
 
-  /** Creates a subscription; its `whsec_` secret is returned only here. */
+  /** Creates a subscription; its `whsec_` secret is returned only here. QuotaExceededError (409) past MAX_WEBHOOKS_PER_ACCOUNT. */
   async create(accountId: string, input: { url: string; events: string[]; domainId?: string }) {
     const host = new URL(input.url).hostname.replace(/^\[|\]$/g, '');
     // Names are vetted when each webhook is sent; an address literal can be refused now.
@@ -85,7 +93,11 @@ export class WebhookService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.insert(doc);
+    await this.quota.admit('webhooks', accountId, this.options.maxPerAccount, {
+      count: () => this.store.countForAccount(accountId),
+      create: () => this.store.insert(doc),
+      undo: async () => void (await this.store.deleteForAccount(accountId, doc._id)),
+    });
     return { ...toWebhookResource(doc), secret };
   }
 
@@ -130,9 +142,14 @@ export class WebhookService {
     return toWebhookResource({ ...w, status: 'active', disabledReason: null, consecutiveFailures: 0 });
   }
 
-  /** Sends a `webhook.test` event to this subscription only. */
+  /** Sends a `webhook.test` event to this subscription only; RateLimitedError (429) past its per-subscription limit. */
   async sendTest(accountId: string, id: string): Promise<{ eventId: string }> {
     const w = await this.get(accountId, id);
+    const { max, windowMs } = this.options.testLimit;
+    const limit = await this.limiter.hit(`webhook-test:${id}`, max, windowMs);
+    if (!limit.allowed) {
+      throw new RateLimitedError(`test events were requested too often for this webhook (at most ${max} every ${Math.round(windowMs / 1000)} s)`, Math.max(1, Math.ceil(limit.retryAfterMs / 1000)));
+    }
     const now = this.clock.now();
     const eventId = newId('evt', now.getTime());
     await this.events.insertOnce({

@@ -19,6 +19,11 @@ export class WebhookStore {
     await this.model.create(doc);
   }
 
+  /** How many subscriptions the account has. */
+  async countForAccount(accountId: string): Promise<number> {
+    return this.model.countDocuments({ accountId });
+  }
+
   async findForAccount(accountId: string, id: string): Promise<WebhookDoc | null> {
     return this.model.findOne({ _id: id, accountId }).lean<WebhookDoc>();
   }
