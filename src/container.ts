@@ -133,7 +133,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const cipher = new KeyCipher([config.masterKey]);
   const accounts = new AccountService(accountStore, clock, config.adminApiKey);
   const notifier = new ChangeNotifier((channel, message) => redis.publish(channel, message), config.queuePrefix);
-  const quota = new AccountQuota(new RedisLock(redis, config.queuePrefix));
+  const quota = new AccountQuota(redis, config.queuePrefix);
   const domains = new DomainService(domainStore, smtpUserStore, cipher, clock, notifier, quota, {
     spfIncludeDomain: config.spf.includeDomain,
     propagationWindowMs: config.verification.propagationWindowMs,

@@ -30,7 +30,8 @@ async function main() {
   console.log(`ratio forge/native      ${round(median(forgeRsa) / median(nativeRsa))}  (target <= 1.25)`);
   console.log(`ed25519 (node-forge)    median ${round(median(ed), 3)} ms  p99 ${round(percentile(ed, 99), 3)} ms  (target median <= 10 ms)`);
 
-  const { c: container, dispose } = await benchContainer('keygen');
+  // The registration figure measures key generation and the insert, not the per-key API budget.
+  const { c: container, dispose } = await benchContainer('keygen', { API_RATE_PER_SECOND: '1000000', API_RATE_BURST: '1000000' });
   const config = container.config;
   const server = container.http.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -47,7 +48,7 @@ async function main() {
         headers: { authorization: `Bearer ${acct.apiKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ domain: `d${i}-${algorithm}.bench.example`, dkim: { algorithm } }),
       });
-      if (res.status !== 201) throw new Error(`POST /v1/domains answered ${res.status}`);
+      if (res.status !== 201) throw new Error(`POST /v1/domains answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
     };
     const rsaMs = await runConcurrent(REGISTRATIONS, 8, register('rsa-2048'));

@@ -9,7 +9,7 @@ import type { DomainDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
 import type { SmtpUserStore } from '../smtp-users/smtp-user.store';
-import { quotaExceeded, type AccountQuota } from '../limits/account-quota';
+import type { AccountQuota } from '../limits/account-quota';
 
 export interface DomainServiceOptions {
   spfIncludeDomain: string;
@@ -38,15 +38,13 @@ export class DomainService {
    * Registers a sending domain for an account: issues a DKIM key pair under a fresh
    * UUID selector (private key sealed at rest) and the SPF value, and starts the
    * propagation window. The first check is due at once. QuotaExceededError (409) once the
-   * account has MAX_DOMAINS_PER_ACCOUNT domains; see AccountQuota for the guarantee under
-   * concurrent registrations.
+   * account has MAX_DOMAINS_PER_ACCOUNT domains (AccountQuota: exact under concurrent
+   * registrations, and never more than the cap).
    */
   async register(accountId: string, domain: string, algorithm: DkimAlgorithm): Promise<DomainResource> {
     const max = this.options.maxDomainsPerAccount;
-    // An early, unlocked refusal: an account at its cap spends no key generation.
-    if ((await this.store.countForAccount(accountId)) >= max) {
-      throw quotaExceeded('domains', max);
-    }
+    // An account at its cap spends no key generation.
+    await this.quota.precheck('domains', accountId, max);
     const key = await generateDkimKeyPair(algorithm);
     const selector = randomUUID();
     const now = this.clock.now();
@@ -116,6 +114,7 @@ export class DomainService {
   /** Removes the domain, which ends its checks, and its SMTP users. */
   async remove(accountId: string, id: string): Promise<void> {
     if (!(await this.store.deleteForAccount(accountId, id))) throw new NotFoundError('domain');
+    await this.quota.forget('domains', accountId);
     // Domain first, users second: SmtpUserService.create looks for the domain again after
     // its insert, so a user created during this delete is removed by one side or the other.
     await this.smtpUsers.deleteForDomain(id);

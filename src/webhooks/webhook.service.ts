@@ -121,6 +121,7 @@ export class WebhookService {
 
   async remove(accountId: string, id: string): Promise<void> {
     if (!(await this.store.deleteForAccount(accountId, id))) throw new NotFoundError('webhook');
+    await this.quota.forget('webhooks', accountId);
   }
 
   /** A new secret; the old one keeps signing (both signatures are sent) for 24 h. */

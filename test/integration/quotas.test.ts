@@ -1,5 +1,8 @@
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { ManualClock } from '../../src/clock';
+import { UnavailableError } from '../../src/errors';
+import { AccountQuota } from '../../src/limits/account-quota';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
 
@@ -52,6 +55,53 @@ describe('quotas per account', () => {
       const statuses = results.map((r) => r.status).sort();
       expect(statuses).toEqual([201, 201, 201, 409, 409, 409, 409, 409, 409, 409]);
       expect(await c.stores.domains.countForAccount(acct.id)).toBe(3);
+    });
+  });
+
+  describe('the domain counter in Redis', () => {
+    const counter = (acct: TestAccount) => `${c.config.queuePrefix}:quota:domains:${acct.id}`;
+
+    it('is seeded from MongoDB when Redis has lost it', async () => {
+      const acct = await createAccount(c.http, 'Forgotten');
+      for (const n of [1, 2, 3]) await post(acct, `d${n}.forgotten.example`).expect(201);
+      expect(await c.redis.get(counter(acct))).toBe('3');
+      await c.redis.del(counter(acct));
+      await post(acct, 'd4.forgotten.example').expect(409);
+      expect(await c.redis.get(counter(acct))).toBe('3');
+    });
+
+    it('undoes a registration that an undercounting counter let through (MongoDB is counted again)', async () => {
+      const acct = await createAccount(c.http, 'Undercounted');
+      for (const n of [1, 2, 3]) await post(acct, `d${n}.under.example`).expect(201);
+      // As after a seed that raced inserts in flight.
+      await c.redis.set(counter(acct), '1');
+      const res = await post(acct, 'd4.under.example').expect(409);
+      expect(res.body.type).toBe('https://mailwarden.dev/problems/quota_exceeded');
+      expect(await c.stores.domains.countForAccount(acct.id)).toBe(3);
+      expect(await c.stores.domains.findByName(acct.id, 'd4.under.example')).toBeNull();
+      // The counter was dropped, so the next registration counts MongoDB again.
+      await post(acct, 'd5.under.example').expect(409);
+      expect(await c.redis.get(counter(acct))).toBe('3');
+    });
+
+    it('gives the slot back when the insert fails (a domain registered twice)', async () => {
+      const acct = await createAccount(c.http, 'Duplicates');
+      await post(acct, 'd1.dup.example').expect(201);
+      await post(acct, 'd2.dup.example').expect(201);
+      for (let i = 0; i < 4; i++) expect((await post(acct, 'd1.dup.example').expect(409)).body.detail).toMatch(/already registered/);
+      await post(acct, 'd3.dup.example').expect(201);
+    });
+
+    it('fails with UnavailableError (503), never a crash, when Redis cannot be reached', async () => {
+      const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+      try {
+        const quota = new AccountQuota(dead, 'x');
+        const never = () => Promise.reject(new Error('must not be called'));
+        const err = await quota.admit('domains', 'acc_1', 3, { count: never, create: never, undo: never }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(UnavailableError);
+      } finally {
+        dead.disconnect();
+      }
     });
   });
 
