@@ -101,4 +101,10 @@ describe('loadConfig', () => {
   it.each(['0s', '5', '1 fortnight', '1m,soon', ','])('rejects PROPAGATION_SCHEDULE %p', (raw) => {
     expect(problemsOf({ ...good, PROPAGATION_SCHEDULE: raw })[0]).toMatch(/^PROPAGATION_SCHEDULE: /);
   });
+
+  it('defaults the account quotas and the API budget, and refuses zero', () => {
+    expect(loadConfig(good, noResolvConf).quotas).toEqual({ domainsPerAccount: 1000, webhooksPerAccount: 25, apiRatePerSecond: 20, apiBurst: 50 });
+    const problems = problemsOf({ ...good, MAX_DOMAINS_PER_ACCOUNT: '0', MAX_WEBHOOKS_PER_ACCOUNT: 'many', API_RATE_PER_SECOND: '0', API_RATE_BURST: '-1' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['API_RATE_BURST', 'API_RATE_PER_SECOND', 'MAX_DOMAINS_PER_ACCOUNT', 'MAX_WEBHOOKS_PER_ACCOUNT']);
+  });
 });
