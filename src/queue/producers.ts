@@ -2,6 +2,10 @@ import { deliveryJob } from './delivery-jobs';
 import { QUEUES, scheduledCheckJobId, verifyJobId, webhookJobId, type QueueRegistry } from './queues';
 import { webhookJobOptions } from './webhook-jobs';
 
+/** How long finished webhook jobs keep their ids (dedup across racing dispatchers), and at most how many. */
+const FINISHED_WEBHOOK_JOB_TTL_S = 3600;
+const FINISHED_WEBHOOK_JOBS_KEPT = 100_000;
+
 export interface ProducerOptions {
   /** DELIVERY_RETRY_BASE_MS: the unit of the delivery backoff schedule. */
   deliveryRetryBaseMs: number;
@@ -57,11 +61,22 @@ export class JobProducer {
     );
   }
 
-  /** One webhook attempt series per (event, subscription): a dispatcher run twice never delivers twice. */
+  /**
+   * One webhook attempt series per (event, subscription): a dispatcher run twice never
+   * delivers twice. The finished job is kept for a while, because its id is the dedup:
+   * removed at once, a second dispatcher that read the event before the first marked it
+   * dispatched would add (and send) it again.
+   */
   async enqueueWebhook(eventId: string, webhookId: string): Promise<void> {
-    await this.queues
-      .get(QUEUES.webhook)
-      .add(QUEUES.webhook, { eventId, webhookId }, { ...webhookJobOptions(this.options.webhookRetryBaseMs), jobId: webhookJobId(eventId, webhookId) });
+    await this.queues.get(QUEUES.webhook).add(
+      QUEUES.webhook,
+      { eventId, webhookId },
+      {
+        ...webhookJobOptions(this.options.webhookRetryBaseMs),
+        jobId: webhookJobId(eventId, webhookId),
+        removeOnComplete: { age: FINISHED_WEBHOOK_JOB_TTL_S, count: FINISHED_WEBHOOK_JOBS_KEPT },
+      },
+    );
   }
 
   /** The sweeper's job scheduler: one per queue prefix, however many workers upsert it. */

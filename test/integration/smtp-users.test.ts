@@ -1,6 +1,7 @@
 import request from 'supertest';
 import type { Redis } from 'ioredis';
 import { verifyPassword } from '../../src/smtp-users/smtp-password';
+import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { ADMIN_KEY, createTestContainer, type TestContainer } from '../support/services';
 
@@ -292,7 +293,7 @@ describe('smtp users and allowed IPs', () => {
         await put({ cidrs: ['bad'] }, id).expect(400);
         await request(c.http).put(`/v1/domains/${id}/allowed-ips`).set(bob.auth).send({ cidrs: [] }).expect(404);
         await put({ cidrs: [] }, id).expect(200);
-        for (let i = 0; i < 50 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+        await eventually(() => received, { until: (r) => r.length >= 2, timeoutMs: 5000, message: 'two invalidation messages' });
         expect(received.map((m) => JSON.parse(m))).toEqual([{ domainId: id }, { domainId: id }]);
       } finally {
         await sub.quit();

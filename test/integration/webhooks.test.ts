@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import type { RunningWorkers } from '../../workers';
+import { QUEUES, webhookJobId } from '../../src/queue/queues';
 import { DnsFixture } from '../support/dns-fixture';
+import { eventually, until } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
 
@@ -58,16 +60,6 @@ class Receiver {
   }
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('webhooks', () => {
@@ -112,7 +104,7 @@ describe('webhooks', () => {
     const listed = (await request(c.http).get('/v1/webhooks').set(acct.auth).expect(200)).body.data;
     expect(JSON.stringify(listed)).not.toContain('whsec_');
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const hit = await until('the test event', () => rx.at('/signed')[0]);
+    const hit = await until(() => rx.at('/signed')[0], { message: 'the test event' });
     const payload = new Webhook(w.secret).verify(hit.body, hit.headers as Record<string, string>) as { type: string; timestamp: string; data: unknown };
     expect(payload.type).toBe('webhook.test');
     expect(hit.headers['webhook-id']).toBeTruthy();
@@ -124,7 +116,7 @@ describe('webhooks', () => {
     const rotated = (await request(c.http).post(`/v1/webhooks/${w.id}/rotate-secret`).set(acct.auth).expect(200)).body;
     expect(rotated.secret).not.toBe(w.secret);
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const hit = await until('the test event', () => rx.at('/rotate')[0]);
+    const hit = await until(() => rx.at('/rotate')[0], { message: 'the test event' });
     expect(String(hit.headers['webhook-signature']).split(' ')).toHaveLength(2);
     for (const secret of [w.secret, rotated.secret]) expect(() => new Webhook(secret).verify(hit.body, hit.headers as Record<string, string>)).not.toThrow();
   });
@@ -132,9 +124,13 @@ describe('webhooks', () => {
   it('retries 500, 500, then delivers once on 200, logging every attempt', async () => {
     rx.plan('/flaky', [500, 500, 200]);
     const w = await subscribe('/flaky', ['domain.verified']);
-    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    await until('three attempts', () => rx.at('/flaky').length >= 3 || undefined);
-    await sleep(500);
+    const { eventId } = (await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202)).body;
+    await until(() => rx.at('/flaky').length >= 3, { message: 'three attempts' });
+    // The job has finished (removed on completion): it makes no further attempt, and its last one is logged.
+    await eventually(() => c.queues.get(QUEUES.webhook).getJobState(webhookJobId(eventId, w.id)), {
+      until: (state) => state === 'completed' || state === 'failed' || state === 'unknown',
+      message: 'the webhook job to finish',
+    });
     expect(rx.at('/flaky')).toHaveLength(3);
     const log = (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth).expect(200)).body.data;
     expect(log.map((d: { statusCode: number; outcome: string }) => [d.statusCode, d.outcome])).toEqual([
@@ -149,11 +145,10 @@ describe('webhooks', () => {
     rx.plan('/gone', [410]);
     const w = await subscribe('/gone', ['domain.verified']);
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const disabled = await until('disabled', async () => {
-      const list = (await request(c.http).get('/v1/webhooks').set(acct.auth)).body.data;
-      const x = list.find((l: { id: string }) => l.id === w.id);
-      return x.status === 'disabled' ? x : undefined;
-    });
+    const disabled = await eventually(
+      async () => (await request(c.http).get('/v1/webhooks').set(acct.auth)).body.data.find((l: { id: string }) => l.id === w.id),
+      { until: (x) => x.status === 'disabled', message: 'the subscription to be disabled' },
+    );
     expect(disabled.disabledReason).toMatch(/410/);
     const enabled = (await request(c.http).post(`/v1/webhooks/${w.id}/enable`).set(acct.auth).expect(200)).body;
     expect(enabled.status).toBe('active');
@@ -169,7 +164,9 @@ describe('webhooks', () => {
     await subscribe('/fan-other-account', ['domain.suspended'], {}, other);
     await c.events.insertOnce({ _id: `${d.id}-9`, type: 'domain.suspended', accountId: acct.id, domainId: d.id, version: 9, data: { id: d.id }, createdAt: new Date() });
     await Promise.all([c.webhooks.dispatch(), c.webhooks.dispatch(), c.webhooks.dispatch()]);
-    await until('fan-out', () => (rx.at('/fan-all').length && rx.at('/fan-d').length) || undefined);
+    await until(() => rx.at('/fan-all').length && rx.at('/fan-d').length, { message: 'fan-out' });
+    // A sleep on purpose: that nothing more arrives (no second copy from a racing dispatcher,
+    // nothing for the other subscriptions) can only be shown over a period.
     await sleep(600);
     expect(rx.at('/fan-all')).toHaveLength(1);
     expect(rx.at('/fan-d')).toHaveLength(1);
@@ -234,9 +231,9 @@ describe('webhooks with the SSRF guard on', () => {
   it('refuses at send time a name that resolves to a private address', async () => {
     const w = (await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: `http://hook.evil.test:${rx.port}/x`, events: ['domain.verified'] }).expect(201)).body;
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const log = await until('the refused attempt', async () => {
-      const d = (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth)).body.data;
-      return d.length ? d : undefined;
+    const log = await eventually(async () => (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth)).body.data, {
+      until: (d) => d.length > 0,
+      message: 'the refused attempt',
     });
     expect(log[0]).toMatchObject({ outcome: 'failed', statusCode: null, error: expect.stringMatching(/refused/) });
     expect(rx.hits).toHaveLength(0);
@@ -287,11 +284,13 @@ describe('webhooks end to end with the lifecycle', () => {
     const d = await registerDomain(c.http, acct, 'hooked.example.test', 'ed25519');
     const types = () => rx.at('/owner').map((h) => JSON.parse(h.body).type as string);
     for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
-    await until('domain.verified', () => types().includes('domain.verified') || undefined);
+    await until(() => types().includes('domain.verified'), { message: 'domain.verified' });
     for (const r of d.records) dns.unpublish(r.name, 'TXT');
-    await until('domain.suspended', () => types().includes('domain.suspended') || undefined);
+    await until(() => types().includes('domain.suspended'), { message: 'domain.suspended' });
     for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
-    await until('domain.reinstated', () => types().includes('domain.reinstated') || undefined);
+    await until(() => types().includes('domain.reinstated'), { message: 'domain.reinstated' });
+    // A sleep on purpose: "exactly once" with two dispatchers and two senders racing can only be
+    // shown over a period in which a second copy would arrive (several sweeps of 150 ms).
     await sleep(800);
     expect(types()).toEqual(['domain.verified', 'domain.suspended', 'domain.reinstated']);
     const versions = rx.at('/owner').map((h) => JSON.parse(h.body).version as number);
