@@ -258,8 +258,10 @@ export async function createContainer(config: Config, logger: Logger, options: C
     refresher.unref();
     const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), clock, logger, {
       maxAuthFailures: 5,
+      maxUsernameFailures: 20,
       authFailureWindowMs: 15 * 60_000,
       maxRecipients: 50,
+      redisDeadlineMs: 2000,
     });
     const tls = await loadTls({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
     const server = await startRelayServer(
