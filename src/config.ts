@@ -137,6 +137,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       SMARTHOST_URL: text()
         .default('smtp://127.0.0.1:25')
         .refine((v) => /^smtps?:\/\/[^/]+/.test(v), 'must be an smtp:// or smtps:// URL'),
+      SMARTHOST_TLS: z.preprocess(unset, z.enum(['required', 'optional']).default('required')),
       SMARTHOST_TLS_REJECT_UNAUTHORIZED: bool().default(true),
       DELIVERY_RETRY_BASE_MS: integer(1).default(60_000),
       TLS_CERT_FILE: text().optional(),
@@ -155,8 +156,13 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
 /** Rules that span variables; checked on the raw environment so they are reported with the rest. */
 function crossFieldProblems(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
-  if (Boolean(unset(env.TLS_CERT_FILE)) !== Boolean(unset(env.TLS_KEY_FILE))) {
-    problems.push(`${env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: TLS_CERT_FILE and TLS_KEY_FILE go together`);
+  const certFile = Boolean(unset(env.TLS_CERT_FILE));
+  const keyFile = Boolean(unset(env.TLS_KEY_FILE));
+  if (certFile !== keyFile) {
+    problems.push(`${certFile ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: TLS_CERT_FILE and TLS_KEY_FILE go together`);
+  } else if (!certFile && env.NODE_ENV === 'production') {
+    // Production never generates anything (DESIGN §7): a self-signed relay certificate included.
+    for (const name of ['TLS_CERT_FILE', 'TLS_KEY_FILE']) problems.push(`${name}: is required when NODE_ENV=production (no self-signed certificate in production)`);
   }
   if (env.DELIVERY_MODE === 'mx') problems.push('DELIVERY_MODE: mx delivery is not available yet; use smarthost or capture');
   return problems;
@@ -212,6 +218,8 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
     delivery: {
       mode: e.DELIVERY_MODE,
       smarthostUrl: e.SMARTHOST_URL,
+      /** For smtp:// smarthosts: `required` refuses to send without STARTTLS. */
+      smarthostTls: e.SMARTHOST_TLS,
       smarthostTlsRejectUnauthorized: e.SMARTHOST_TLS_REJECT_UNAUTHORIZED,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
     },

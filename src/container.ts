@@ -51,7 +51,7 @@ import { InvalidationSubscriber } from './relay/invalidation-subscriber';
 import { PolicyCache } from './relay/policy-cache';
 import { startRelayServer, type RunningRelay } from './relay/relay.server';
 import { RelayService } from './relay/relay.service';
-import { loadTls } from './relay/tls';
+import { tlsSource } from './relay/tls';
 import { DeliveryService } from './messages/delivery.service';
 import { DkimSigner } from './messages/dkim-signer';
 import { MessageRecovery } from './messages/message-recovery';
@@ -190,7 +190,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
     logger,
     config.delivery.mode,
     () =>
-      createSmarthostTransport({ url: config.delivery.smarthostUrl, rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized }),
+      createSmarthostTransport({
+        url: config.delivery.smarthostUrl,
+        rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized,
+        requireTls: config.delivery.smarthostTls === 'required',
+      }),
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, config, logger);
 
@@ -258,10 +262,12 @@ export async function createContainer(config: Config, logger: Logger, options: C
     refresher.unref();
     const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), clock, logger, {
       maxAuthFailures: 5,
+      maxUsernameFailures: 20,
       authFailureWindowMs: 15 * 60_000,
       maxRecipients: 50,
+      redisDeadlineMs: 2000,
     });
-    const tls = await loadTls({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
+    const tls = tlsSource({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
     const server = await startRelayServer(
       relay,
       { host: config.smtp.host, port: config.smtp.port, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, maxConnectionsPerIp: 50, tls },
@@ -270,6 +276,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     return {
       port: server.port,
       policy,
+      reloadTls: () => server.reloadTls(),
       async close() {
         clearInterval(refresher);
         await server.close();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, type Config } from './config';
-import { createContainer, ROLES, type Container, type Role } from './container';
+import { createContainer, ROLES, type Container, type Role, type RunningRelayRole, type RunningRoles } from './container';
 import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
 import { createLogger } from './logger';
 
@@ -11,6 +11,8 @@ export interface MainIo {
   stderr: (s: string) => void;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
   stopSignal: Promise<string>;
+  /** Registers what to do when the process is asked to reload (SIGHUP): re-read the relay's certificate. */
+  onReload?: (handler: () => Promise<void>) => void;
 }
 
 const USAGE = `usage: mailwarden <api|worker|relay|all>\n`;
@@ -73,6 +75,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   logger.info({ role, env: config.env }, 'mailwarden started');
 
+  const relay = role === 'relay' ? (running as RunningRelayRole) : role === 'all' ? (running as RunningRoles).relay : null;
+  io.onReload?.(async () => {
+    if (!relay) return void logger.info({ role }, 'reload: this role has no certificate to reload');
+    // A bad renewal must not take the relay down: it keeps serving the certificate it has.
+    await relay.reloadTls().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'reload: the TLS certificate could not be loaded; keeping the old one'));
+  });
+
   const signal = await io.stopSignal;
   logger.info({ signal }, 'shutting down');
   await running.close();
@@ -91,6 +100,7 @@ if (require.main === module) {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     stopSignal,
+    onReload: (handler) => process.on('SIGHUP', () => void handler()),
   }).then(
     (code) => process.exit(code),
     (err) => {

@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 import { inspectMessage } from './message-inspector';
 import type { RelayService, RelayUser } from './relay.service';
 import { REPLIES, toSmtpError } from './smtp-replies';
-import type { TlsMaterial } from './tls';
+import type { TlsSource } from './tls';
 
 export interface RelayServerOptions {
   host: string;
@@ -12,7 +12,8 @@ export interface RelayServerOptions {
   hostname: string;
   maxMessageBytes: number;
   maxConnectionsPerIp: number;
-  tls: TlsMaterial;
+  /** Loaded at start and again by reloadTls(). */
+  tls: TlsSource;
 }
 
 interface ConnectionInternals {
@@ -48,6 +49,12 @@ function hideAuthBeforeTls(server: SMTPServer, sessionId: string): void {
 
 export interface RunningRelay {
   port: number;
+  /**
+   * Loads the certificate again (SIGHUP) and uses it for every TLS handshake from now on;
+   * sessions already encrypted keep theirs. Rejects, keeping the old certificate, when the
+   * new one cannot be loaded.
+   */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,12 +66,15 @@ const userOf = (session: SMTPServerSession) => session.user as unknown as RelayU
  */
 export async function startRelayServer(relay: RelayService, options: RelayServerOptions, logger: Logger): Promise<RunningRelay> {
   const perIp = new Map<string, number>();
+  const tls = await options.tls.load();
   const server = new SMTPServer({
     name: options.hostname,
     banner: 'mailwarden ESMTP',
     secure: false,
-    key: options.tls.key,
-    cert: options.tls.cert,
+    key: tls.key,
+    cert: tls.cert,
+    // DESIGN §5: TLS 1.2 at least (smtp-server's own default still allows TLS 1.0).
+    minVersion: 'TLSv1.2',
     // Advertised as SIZE; checked through stream.sizeExceeded so the reply is ours.
     size: options.maxMessageBytes,
     authMethods: ['PLAIN', 'LOGIN'],
@@ -143,6 +153,12 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
   logger.info({ port, host: options.host }, 'smtp relay listening (STARTTLS, AUTH PLAIN/LOGIN)');
   return {
     port,
+    async reloadTls() {
+      const next = await options.tls.load();
+      // Builds new contexts from the merged options (minVersion stays); live sockets keep their own.
+      server.updateSecureContext({ key: next.key, cert: next.cert });
+      logger.info({ selfSigned: next.selfSigned }, 'smtp relay: TLS certificate reloaded');
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, TLSSocket } from 'node:tls';
 
 export interface SmtpReply {
   code: number;
@@ -81,19 +81,32 @@ export class SmtpTestClient {
     return this.command(`EHLO ${name}`);
   }
 
-  /** STARTTLS, then the TLS handshake (any certificate: the relay's is self-signed in tests). */
-  async starttls(): Promise<SmtpReply> {
+  /**
+   * STARTTLS, then the TLS handshake (any certificate: the relay's is self-signed in tests).
+   * `tls` adds client options (e.g. maxVersion); a failed handshake rejects with its error.
+   */
+  async starttls(tls: ConnectionOptions = {}): Promise<SmtpReply> {
     const reply = await this.command('STARTTLS');
     if (reply.code !== 220) return reply;
     this.socket.removeAllListeners('data');
-    const secure = tlsConnect({ socket: this.socket as Socket, rejectUnauthorized: false });
+    const secure = tlsConnect({ socket: this.socket as Socket, rejectUnauthorized: false, ...tls });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
-      secure.once('error', reject);
+      secure.once('error', (err) => {
+        // A failed handshake leaves nothing to talk to: quit() must not wait for a reply.
+        this.closed = true;
+        secure.destroy();
+        reject(err);
+      });
     });
     this.socket = secure;
     this.attach(secure);
     return reply;
+  }
+
+  /** The server's certificate, once STARTTLS is done (null before). */
+  peerCertificate(): PeerCertificate | null {
+    return this.socket instanceof TLSSocket ? this.socket.getPeerCertificate() : null;
   }
 
   async authPlain(username: string, password: string): Promise<SmtpReply> {

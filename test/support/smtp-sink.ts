@@ -19,10 +19,12 @@ export class SmtpSink {
   private readonly plans = new Map<string, number[]>();
   private constructor(readonly server: SMTPServer) {}
 
-  static async start(): Promise<SmtpSink> {
+  /** `starttls: false` makes a sink that offers no STARTTLS (a plaintext-only smarthost). */
+  static async start(options: { starttls?: boolean } = {}): Promise<SmtpSink> {
     let sink: SmtpSink;
     const server = new SMTPServer({
       secure: false,
+      disabledCommands: options.starttls === false ? ['STARTTLS'] : [],
       authOptional: true,
       logger: false,
       onData(stream, session, callback) {

@@ -7,6 +7,7 @@ const good = {
   ADMIN_API_KEY: 'k'.repeat(32),
   DNS_RESOLVERS: '127.0.0.1',
 };
+const tlsFiles = { TLS_CERT_FILE: '/tls/cert.pem', TLS_KEY_FILE: '/tls/key.pem' };
 const noResolvConf = () => {
   throw new Error('ENOENT');
 };
@@ -38,10 +39,40 @@ describe('loadConfig', () => {
   });
 
   it('uses production defaults under NODE_ENV=production', () => {
-    const c = loadConfig({ ...good, NODE_ENV: 'production' }, noResolvConf);
+    const c = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf);
     expect(c.smtp.port).toBe(587);
     expect(c.delivery.mode).toBe('smarthost');
+    expect(c.delivery.smarthostTls).toBe('required');
     expect(c.production).toBe(true);
+  });
+
+  it('requires TLS_CERT_FILE and TLS_KEY_FILE under NODE_ENV=production, listed with the other problems', () => {
+    const problems = problemsOf({ ...good, NODE_ENV: 'production', PORT: 'eighty' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        'TLS_CERT_FILE: is required when NODE_ENV=production (no self-signed certificate in production)',
+        'TLS_KEY_FILE: is required when NODE_ENV=production (no self-signed certificate in production)',
+      ]),
+    );
+    // One of the two: named once, as the one that is missing.
+    expect(problemsOf({ ...good, NODE_ENV: 'production', TLS_CERT_FILE: '/tls/cert.pem' })).toEqual([
+      'TLS_KEY_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together',
+    ]);
+    // Outside production the relay may make its own certificate.
+    expect(loadConfig({ ...good, NODE_ENV: 'development' }, noResolvConf).smtp.tlsCertFile).toBeUndefined();
+  });
+
+  it.each([
+    [undefined, 'required'],
+    ['required', 'required'],
+    ['optional', 'optional'],
+  ])('reads SMARTHOST_TLS=%p as %p', (raw, expected) => {
+    expect(loadConfig({ ...good, SMARTHOST_TLS: raw }, noResolvConf).delivery.smarthostTls).toBe(expected);
+  });
+
+  it('refuses any other SMARTHOST_TLS', () => {
+    expect(problemsOf({ ...good, SMARTHOST_TLS: 'off' })[0]).toMatch(/^SMARTHOST_TLS: /);
   });
 
   it('reports every bad variable at once', () => {
