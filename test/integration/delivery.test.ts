@@ -8,6 +8,7 @@ import { deliveryJob } from '../../src/messages/delivery-jobs';
 import type { MessageDoc } from '../../src/messages/message.model';
 import { QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpSink } from '../support/smtp-sink';
 
@@ -19,6 +20,7 @@ async function waitForMessage(c: TestContainer, acct: TestAccount, queueId: stri
   let last: any;
   while (Date.now() < until) {
     const res = await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth);
+    await expectMatchesDocument(c.http, res);
     last = res.body;
     if (res.status === 200 && pred(last)) return last;
     await sleep(50);
@@ -265,6 +267,7 @@ describe('delivery', () => {
     for (const path of [`/v1/messages/${doc._id}`, `/v1/messages/${doc._id}/raw`]) {
       const res = await request(c.http).get(path).set(other.auth).expect(404);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      await expectMatchesDocument(c.http, res);
     }
     await request(c.http).get('/v1/messages/doesnotexist').set(acct.auth).expect(404);
     await request(c.http).get('/v1/messages/bad%20id!').set(acct.auth).expect(404);
@@ -272,6 +275,7 @@ describe('delivery', () => {
     // Smarthost mode keeps no copy.
     const raw = await request(c.http).get(`/v1/messages/${doc._id}/raw`).set(acct.auth).expect(404);
     expect(raw.body.detail).toMatch(/capture/);
+    await expectMatchesDocument(c.http, raw);
   });
 
   it('recovers a queued message whose job was lost, once, however often recovery runs', async () => {
@@ -307,6 +311,7 @@ describe('delivery', () => {
   it('documents the message routes in /openapi.json', async () => {
     const res = await request(c.http).get('/openapi.json').expect(200);
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/messages/{queueId}', '/v1/messages/{queueId}/raw']));
+    await expectMatchesDocument(c.http, res);
   });
 
   describe('capture mode', () => {
@@ -332,6 +337,7 @@ describe('delivery', () => {
       await cap.messages.insert(doc);
       const before = await request(cap.http).get(`/v1/messages/${doc._id}/raw`).set(capAcct.auth).expect(404);
       expect(before.headers['content-type']).toMatch(/^application\/problem\+json/);
+      await expectMatchesDocument(cap.http, before);
 
       await cap.queues.get(QUEUES.delivery).add(...deliveryJob(cap.config, doc._id));
       const m = await waitForMessage(cap, capAcct, doc._id, (x) => x.status === 'delivered');
@@ -348,6 +354,7 @@ describe('delivery', () => {
         })
         .expect(200);
       expect(res.headers['content-type']).toMatch(/^message\/rfc822/);
+      await expectMatchesDocument(cap.http, res);
       const raw = res.body as Buffer;
       expect(raw.toString()).toMatch(/^DKIM-Signature: /);
       expect(raw.toString()).toContain(`Message-ID: <${doc._id}.`);

@@ -5,6 +5,7 @@ import type { RunningRelay } from '../../src/relay/relay.server';
 import { startWorkers, type RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
 import { SmtpSink } from '../support/smtp-sink';
@@ -90,7 +91,7 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
     await client.quit();
 
     const message = await until('delivered', async () => {
-      const m = (await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth)).body;
+      const m = (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth))).body;
       return m.status === 'delivered' ? m : undefined;
     });
     expect(message.attempts).toHaveLength(1);
