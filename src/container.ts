@@ -45,7 +45,6 @@ import { lifecycleRoutes } from './domains/lifecycle.router';
 import { messagesRoutes } from './messages/messages.router';
 import { smtpUsersRoutes } from './smtp-users/smtp-users.router';
 import { webhooksRoutes } from './webhooks/webhooks.router';
-import { openApiDocument } from './http/openapi';
 import { AllowlistCache } from './relay/allowlist-cache';
 import { InvalidationSubscriber } from './relay/invalidation-subscriber';
 import { PolicyCache } from './relay/policy-cache';
@@ -225,7 +224,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const http = createHttpApp({
     logger,
     authenticator: accounts,
-    routers: [
+    routes: [
       accountsRoutes(accounts),
       domainsRoutes(domains),
       lifecycleRoutes(lifecycle),
@@ -236,7 +235,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       policyRoutes(sendingPolicy),
       webhooksRoutes(webhooks),
     ],
-    openapi: openApiDocument(VERSION),
+    version: VERSION,
     probes,
     metrics: createHttpMetrics(options.defaultMetrics ?? false),
   });

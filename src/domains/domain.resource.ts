@@ -1,6 +1,9 @@
 import type { DomainDoc, QuestionnaireDoc, RecordStateDoc } from './domain.model';
 import { dkimRecordName, dkimValue, spfValue, splitTxt } from '../verification/records';
-import { sendingDecision } from './domain-state';
+import { z } from 'zod';
+import { DKIM_ALGORITHMS } from '../keys/dkim-keys';
+import { nameserverVerdictSchema, recordStatusSchema } from '../verification/check.resource';
+import { APPROVAL_STATES, DOMAIN_STATUSES, sendingDecision } from './domain-state';
 
 /** The domain resource of DESIGN §6, as every route and webhook shows it. */
 export interface DomainResource {
@@ -41,6 +44,77 @@ export interface DomainResource {
   /** CIDRs that may connect to the relay for this domain; [] lets nobody in. */
   allowedIps: string[];
 }
+
+const isoDate = z.iso.datetime();
+
+export const sendingDecisionSchema = z
+  .strictObject({ allowed: z.boolean(), reason: z.string() })
+  .meta({ id: 'SendingDecision', description: 'may the domain send now, and why' });
+
+const domainRecordSchema = z.strictObject({
+  purpose: z.enum(['spf', 'dkim']),
+  type: z.literal('TXT'),
+  name: z.string(),
+  selector: z.string().optional(),
+  algorithm: z.enum(DKIM_ALGORITHMS).optional(),
+  value: z.string(),
+  strings: z.array(z.string().max(255)).meta({ description: 'the value split into TXT character-strings of at most 255 bytes' }),
+  status: recordStatusSchema,
+  found: z.array(z.string()),
+  reason: z.string().nullable(),
+  warnings: z.array(z.string()),
+  nameservers: z.array(nameserverVerdictSchema),
+});
+
+/** The JSON schema of DomainResource, for /openapi.json. */
+export const domainResourceSchema = z
+  .strictObject({
+    id: z.string(),
+    domain: z.string(),
+    status: z.enum(DOMAIN_STATUSES),
+    approval: z.enum(APPROVAL_STATES),
+    sending: sendingDecisionSchema,
+    records: z.array(domainRecordSchema),
+    dmarc: z.strictObject({ found: z.string().nullable(), advice: z.string().nullable() }),
+    verification: z.strictObject({
+      startedAt: isoDate,
+      deadlineAt: isoDate,
+      lastCheckedAt: isoDate.nullable(),
+      nextCheckAt: isoDate.nullable(),
+      verifiedAt: isoDate.nullable(),
+      suspendedAt: isoDate.nullable(),
+    }),
+    version: z.number().int(),
+    createdAt: isoDate,
+    questionnaire: z
+      .strictObject({
+        nature: z.enum(['marketing', 'transactional']),
+        websiteUrl: z.string(),
+        subscriberListStrategy: z.string(),
+        bounceHandling: z.string(),
+        unsubscribeMethod: z.string(),
+        sendingRateRationale: z.string(),
+        listHygiene: z.string(),
+        contactEmails: z.array(z.string()),
+        replyTo: z.string(),
+        consentStatement: z.literal(true),
+        unsubscribeLinkAgreement: z.literal(true),
+        htmlValidationProcess: z.string(),
+        submittedAt: isoDate,
+      })
+      .optional()
+      .meta({ description: "the owner's answers, once submitted" }),
+    review: z
+      .strictObject({ reason: z.string().nullable(), reviewedAt: isoDate, approvedAt: isoDate.nullable() })
+      .optional()
+      .meta({ description: 'the latest admin decision; it stays visible after the owner resubmits' }),
+    allowedIps: z.array(z.string()).meta({ description: 'CIDRs that may connect to the relay; [] lets nobody in' }),
+  })
+  .meta({ id: 'Domain', description: 'The domain resource' });
+
+export const domainPageSchema = z
+  .strictObject({ data: z.array(domainResourceSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'DomainPage', description: 'nextCursor is the `after` of the next page' });
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 

@@ -8,11 +8,18 @@ import type { KeyCipher } from '../keys/key-cipher';
 import type { DomainDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
-import type { SmtpUserStore } from '../smtp-users/smtp-user.store';
 
 export interface DomainServiceOptions {
   spfIncludeDomain: string;
   propagationWindowMs: number;
+}
+
+/**
+ * What removing a domain needs from the SMTP users (the smtp-users store in production);
+ * declared here so that domains/ does not import smtp-users/, which imports domains/.
+ */
+export interface DomainSmtpUsers {
+  deleteForDomain(domainId: string): Promise<unknown>;
 }
 
 export interface DomainPage {
@@ -23,7 +30,7 @@ export interface DomainPage {
 export class DomainService {
   constructor(
     private readonly store: DomainStore,
-    private readonly smtpUsers: SmtpUserStore,
+    private readonly smtpUsers: DomainSmtpUsers,
     private readonly cipher: KeyCipher,
     private readonly clock: Clock,
     private readonly notifier: ChangeNotifier,

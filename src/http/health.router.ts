@@ -1,6 +1,7 @@
-import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import { sendProblem } from './problem';
+import { RouteTable } from './route';
 
 export type Probe = () => Promise<void>;
 
@@ -14,32 +15,58 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   });
 }
 
+const healthBody = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
+const readinessBody = z
+  .strictObject({ status: z.literal('ready'), checks: z.record(z.string(), z.strictObject({ status: z.literal('ok') })) })
+  .meta({ id: 'Readiness', description: 'every store answered; checks names each' });
+
 /** Liveness, readiness (every store answers) and Prometheus metrics. No auth. */
-export function healthRoutes(probes: Record<string, Probe>, registry: Registry): Router {
-  const r = Router();
-  r.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  r.get('/readyz', async (_req, res) => {
-    const results = await Promise.all(
-      Object.entries(probes).map(async ([name, probe]) => {
-        try {
-          await withTimeout(probe(), 1500);
-          return [name, { status: 'ok' }] as const;
-        } catch (err) {
-          return [name, { status: 'down', error: (err as Error).message }] as const;
+export function healthRoutes(probes: Record<string, Probe>, registry: Registry): RouteTable {
+  return new RouteTable()
+    .route({
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness',
+      auth: 'public',
+      responses: { 200: { description: 'alive', body: healthBody } },
+      handler: (_input, res) => void res.json({ status: 'ok' }),
+    })
+    .route({
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness: MongoDB and Redis answer',
+      auth: 'public',
+      responses: { 200: { description: 'ready', body: readinessBody } },
+      errors: [503],
+      handler: async (_input, res) => {
+        const results = await Promise.all(
+          Object.entries(probes).map(async ([name, probe]) => {
+            try {
+              await withTimeout(probe(), 1500);
+              return [name, { status: 'ok' }] as const;
+            } catch (err) {
+              return [name, { status: 'down', error: (err as Error).message }] as const;
+            }
+          }),
+        );
+        const checks = Object.fromEntries(results);
+        const down = results.filter(([, r]) => r.status !== 'ok').map(([n]) => n);
+        if (down.length) {
+          res.setHeader('Cache-Control', 'no-store');
+          return sendProblem(res, 503, 'not_ready', `unreachable: ${down.join(', ')}`, down.map((n) => ({ field: n, message: checks[n].error ?? 'down' })));
         }
-      }),
-    );
-    const checks = Object.fromEntries(results);
-    const down = results.filter(([, r]) => r.status !== 'ok').map(([n]) => n);
-    if (down.length) {
-      res.setHeader('Cache-Control', 'no-store');
-      return sendProblem(res, 503, 'not_ready', `unreachable: ${down.join(', ')}`, down.map((n) => ({ field: n, message: checks[n].error ?? 'down' })));
-    }
-    res.setHeader('Cache-Control', 'no-store');
-    res.json({ status: 'ready', checks });
-  });
-  r.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
-  return r;
+        res.setHeader('Cache-Control', 'no-store');
+        res.json({ status: 'ready', checks });
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics',
+      auth: 'public',
+      responses: { 200: { description: 'text exposition format', body: z.string(), contentType: 'text/plain' } },
+      handler: async (_input, res) => {
+        res.type(registry.contentType).send(await registry.metrics());
+      },
+    });
 }

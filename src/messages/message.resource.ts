@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { DeliveryAttempt, MessageDoc, MessageStatus } from './message.model';
 
 /** The message resource of `GET /v1/messages/:queueId` and of message.* events. */
@@ -11,6 +12,28 @@ export interface MessageResource {
   createdAt: Date;
   deliveredAt: Date | null;
 }
+
+/** The JSON schema of MessageResource (dates as ISO strings), for /openapi.json. */
+export const messageResourceSchema = z
+  .strictObject({
+    queueId: z.string(),
+    status: z.enum(['queued', 'sending', 'delivered', 'deferred', 'failed']),
+    domain: z.string(),
+    envelope: z.strictObject({ from: z.string(), to: z.array(z.string()) }),
+    size: z.number().int(),
+    attempts: z.array(
+      z.strictObject({
+        at: z.iso.datetime(),
+        status: z.enum(['delivered', 'deferred', 'failed']),
+        code: z.number().int().nullable().meta({ description: 'SMTP reply code of the next hop' }),
+        response: z.string().nullable(),
+        durationMs: z.number(),
+      }),
+    ),
+    createdAt: z.iso.datetime(),
+    deliveredAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'Message' });
 
 export function toMessageResource(m: Omit<MessageDoc, 'raw' | 'captured'>): MessageResource {
   return {

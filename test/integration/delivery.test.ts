@@ -9,12 +9,14 @@ import type { MessageDoc } from '../../src/messages/message.model';
 import { deliveryJobId, QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { eventually } from '../support/eventually';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpSink } from '../support/smtp-sink';
 
 /** GET /v1/messages/:queueId; throws unless it answers 200. */
 async function getMessage(c: TestContainer, acct: TestAccount, queueId: string): Promise<any> {
   const res = await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth);
+  await expectMatchesDocument(c.http, res);
   if (res.status !== 200) throw new Error(`GET /v1/messages/${queueId}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
@@ -272,6 +274,7 @@ describe('delivery', () => {
     for (const path of [`/v1/messages/${doc._id}`, `/v1/messages/${doc._id}/raw`]) {
       const res = await request(c.http).get(path).set(other.auth).expect(404);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      await expectMatchesDocument(c.http, res);
     }
     await request(c.http).get('/v1/messages/doesnotexist').set(acct.auth).expect(404);
     await request(c.http).get('/v1/messages/bad%20id!').set(acct.auth).expect(404);
@@ -279,6 +282,7 @@ describe('delivery', () => {
     // Smarthost mode keeps no copy.
     const raw = await request(c.http).get(`/v1/messages/${doc._id}/raw`).set(acct.auth).expect(404);
     expect(raw.body.detail).toMatch(/capture/);
+    await expectMatchesDocument(c.http, raw);
   });
 
   it('recovers a queued message whose job was lost, once, however often recovery runs', async () => {
@@ -316,6 +320,7 @@ describe('delivery', () => {
   it('documents the message routes in /openapi.json', async () => {
     const res = await request(c.http).get('/openapi.json').expect(200);
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/messages/{queueId}', '/v1/messages/{queueId}/raw']));
+    await expectMatchesDocument(c.http, res);
   });
 
   describe('capture mode', () => {
@@ -341,6 +346,7 @@ describe('delivery', () => {
       await cap.messages.insert(doc);
       const before = await request(cap.http).get(`/v1/messages/${doc._id}/raw`).set(capAcct.auth).expect(404);
       expect(before.headers['content-type']).toMatch(/^application\/problem\+json/);
+      await expectMatchesDocument(cap.http, before);
 
       await cap.queues.get(QUEUES.delivery).add(...deliveryJob(cap.config, doc._id));
       const m = await messageWhen(cap, capAcct, doc._id, 'delivered');
@@ -357,6 +363,7 @@ describe('delivery', () => {
         })
         .expect(200);
       expect(res.headers['content-type']).toMatch(/^message\/rfc822/);
+      await expectMatchesDocument(cap.http, res);
       const raw = res.body as Buffer;
       expect(raw.toString()).toMatch(/^DKIM-Signature: /);
       expect(raw.toString()).toContain(`Message-ID: <${doc._id}.`);

@@ -4,13 +4,14 @@ import { dkimValue, splitTxt } from '../../src/verification/records';
 import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { eventually } from '../support/eventually';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 
 const INCLUDE = '_spf.mw.test';
 
 /** The domain resource through the API (real workers, real time: poll it with eventually). */
 async function getDomain(c: TestContainer, acct: TestAccount, id: string): Promise<any> {
-  return (await request(c.http).get(`/v1/domains/${id}`).set(acct.auth)).body;
+  return (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/domains/${id}`).set(acct.auth))).body;
 }
 
 /** The domain resource once `pred` holds for it. */
@@ -94,6 +95,7 @@ describe('verification lifecycle through the API, workers and the test DNS serve
 
     const checks = await request(c.http).get(`/v1/domains/${d.id}/checks?limit=2`).set(acct.auth).expect(200);
     expect(checks.body.data[0]).toMatchObject({ verdict: expect.any(String), records: expect.any(Array) });
+    await expectMatchesDocument(c.http, checks);
   });
 
   it('suspends only after a confirming failure, and reinstates when the records return, one event each', async () => {
@@ -130,7 +132,7 @@ describe('verification lifecycle through the API, workers and the test DNS serve
         dns.ns1.faults = { noAuthoritative: true };
         dns.ns2.faults = { servfail: true };
       }
-      const x = (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body;
+      const x = (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth))).body;
       expect(x.status).toBe('verified');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -149,12 +151,13 @@ describe('verification lifecycle through the API, workers and the test DNS serve
 
   it('answers verify with 202, and rate-limits it with 429 and Retry-After', async () => {
     const d = await registerDomain(c.http, acct, 'rl.example.test', 'ed25519');
-    for (let i = 0; i < 5; i++) await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202);
+    for (let i = 0; i < 5; i++) await expectMatchesDocument(c.http, await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202));
     const res = await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    await expectMatchesDocument(c.http, res);
     const other = await createAccount(c.http, 'Other');
     await request(c.http).post(`/v1/domains/${d.id}/verify`).set(other.auth).expect(404);
-    await request(c.http).get(`/v1/domains/${d.id}/checks`).set(other.auth).expect(404);
+    await expectMatchesDocument(c.http, await request(c.http).get(`/v1/domains/${d.id}/checks`).set(other.auth).expect(404));
   });
 
   it('never checks a deleted domain again', async () => {
@@ -203,6 +206,7 @@ describe('the propagation window', () => {
     const res = await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202);
     expect(res.body.status).toBe('pending');
     expect(Date.parse(res.body.verification.deadlineAt)).toBeGreaterThan(Date.parse(failed.verification.deadlineAt));
+    await expectMatchesDocument(c.http, res);
     await domainWhen(c, acct, d.id, (x) => x.status === 'verified');
   });
 });

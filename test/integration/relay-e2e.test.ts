@@ -6,6 +6,7 @@ import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
 import { SmtpSink } from '../support/smtp-sink';
@@ -83,7 +84,7 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
     const queueId = reply.text.split(' ').pop()!;
     await client.quit();
 
-    const message = await eventually(async () => (await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth)).body, {
+    const message = await eventually(async () => (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth))).body, {
       until: (m) => m.status === 'delivered',
       message: 'the message to be delivered',
     });

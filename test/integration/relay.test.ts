@@ -3,6 +3,7 @@ import type { RunningRelay } from '../../src/relay/relay.server';
 import { QUEUES } from '../../src/queue/queues';
 import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -92,8 +93,9 @@ async function setup(overrides: Record<string, string> = {}): Promise<Setup> {
   const relay = await c.start('relay');
   const acct = await createAccount(c.http);
   const domain = await registerDomain(c.http, acct, 'sender.example.com', 'ed25519');
-  await request(c.http).put(`/v1/domains/${domain.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1/32', '127.0.0.2/32'] }).expect(200);
+  await expectMatchesDocument(c.http, await request(c.http).put(`/v1/domains/${domain.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1/32', '127.0.0.2/32'] }).expect(200));
   const user = await request(c.http).post(`/v1/domains/${domain.id}/smtp-users`).set(acct.auth).send({}).expect(201);
+  await expectMatchesDocument(c.http, user);
   await setStatus(c, domain.id, 'verified', 'approved');
   return { c, relay, acct, domain, username: user.body.username, password: user.body.password };
 }
@@ -263,11 +265,14 @@ describe('SMTP relay: the DESIGN §5 replies over real STARTTLS sessions', () =>
   it('answers GET /v1/policy?sender= with the relay decision, scoped to the account', async () => {
     const ok = await request(s.c.http).get('/v1/policy').query({ sender: 'app@Sender.Example.com' }).set(s.acct.auth).expect(200);
     expect(ok.body).toMatchObject({ allowed: true, domain: 'sender.example.com', domainId: s.domain.id });
+    await expectMatchesDocument(s.c.http, ok);
     const other = await createAccount(s.c.http, 'Other');
     const theirs = await request(s.c.http).get('/v1/policy').query({ sender: 'app@sender.example.com' }).set(other.auth).expect(200);
     expect(theirs.body).toMatchObject({ allowed: false, reason: expect.stringMatching(/not registered/) });
+    await expectMatchesDocument(s.c.http, theirs);
     const bad = await request(s.c.http).get('/v1/policy').query({ sender: 'nobody' }).set(s.acct.auth).expect(400);
     expect(bad.body.errors[0].field).toBe('sender');
+    await expectMatchesDocument(s.c.http, bad);
   });
 
   it('locks an address out after repeated AUTH failures, even for good credentials', async () => {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { verifyPassword } from '../../src/smtp-users/smtp-password';
 import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { ADMIN_KEY, createTestContainer, type TestContainer } from '../support/services';
 
 const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
@@ -35,6 +36,7 @@ describe('smtp users and allowed IPs', () => {
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toEqual({ username: expect.stringMatching(/^mw[a-z2-7]{16}$/), password: expect.any(String), createdAt: expect.any(String) });
       expect(res.body.password.length).toBeGreaterThanOrEqual(24);
+      await expectMatchesDocument(c.http, res);
 
       const docs = await storedUsers(domainId);
       expect(docs).toHaveLength(1);
@@ -69,7 +71,7 @@ describe('smtp users and allowed IPs', () => {
     ])('accepts %s', async (_name, body) => {
       const domainId = await newDomain();
       const req = createUser(domainId);
-      await (body === undefined ? req : req.send(body)).expect(201);
+      await expectMatchesDocument(c.http, await (body === undefined ? req : req.send(body)).expect(201));
     });
 
     it.each([
@@ -83,6 +85,7 @@ describe('smtp users and allowed IPs', () => {
       const res = await (typeof body === 'string' ? req.set('Content-Type', 'application/json').send(JSON.stringify(body)) : req.send(body)).expect(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(fields(res)).toContain(field);
+      await expectMatchesDocument(c.http, res);
       expect(await storedUsers(domainId)).toHaveLength(0);
     });
 
@@ -98,6 +101,7 @@ describe('smtp users and allowed IPs', () => {
         ],
       });
       expect(JSON.stringify(res.body)).not.toMatch(/password|hash|salt/i);
+      await expectMatchesDocument(c.http, res);
     });
 
     it('answers 409 to the sixth user, and frees the slot on delete', async () => {
@@ -106,11 +110,13 @@ describe('smtp users and allowed IPs', () => {
       for (let i = 0; i < 5; i++) names.push((await createUser(domainId).expect(201)).body.username);
       const res = await createUser(domainId).expect(409);
       expect(res.body).toMatchObject({ status: 409, detail: expect.stringMatching(/5 SMTP users/) });
+      await expectMatchesDocument(c.http, res);
       expect(await storedUsers(domainId)).toHaveLength(5);
 
-      await request(c.http).delete(`/v1/domains/${domainId}/smtp-users/${names[2]}`).set(alice.auth).expect(204);
+      await expectMatchesDocument(c.http, await request(c.http).delete(`/v1/domains/${domainId}/smtp-users/${names[2]}`).set(alice.auth).expect(204));
       const again = await createUser(domainId).expect(201);
       expect((await c.stores.smtpUsers.findByUsername(again.body.username))!.slot).toBe(2);
+      await expectMatchesDocument(c.http, again);
       await createUser(domainId).expect(409);
     });
 
@@ -243,6 +249,7 @@ describe('smtp users and allowed IPs', () => {
     ])('stores %j as %j', async (cidrs, expected) => {
       const res = await put({ cidrs }).expect(200);
       expect(res.body).toEqual({ cidrs: expected });
+      await expectMatchesDocument(c.http, res);
       const doc = await c.mongo.collection('domains').findOne({ _id: domainId } as never);
       expect(doc!.allowedIps).toEqual(expected);
       expect((await request(c.http).get(`/v1/domains/${domainId}/allowed-ips`).set(alice.auth).expect(200)).body).toEqual({ cidrs: expected });
@@ -271,6 +278,7 @@ describe('smtp users and allowed IPs', () => {
       const res = await put(body).expect(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(fields(res).sort()).toEqual(expected);
+      await expectMatchesDocument(c.http, res);
       const doc = await c.mongo.collection('domains').findOne({ _id: domainId } as never);
       expect(doc!.allowedIps).toEqual(['192.0.2.1/32']);
     });
@@ -303,6 +311,7 @@ describe('smtp users and allowed IPs', () => {
 
   it('documents the routes in /openapi.json', async () => {
     const res = await request(c.http).get('/openapi.json').expect(200);
+    await expectMatchesDocument(c.http, res);
     expect(Object.keys(res.body.paths)).toEqual(
       expect.arrayContaining(['/v1/domains/{id}/smtp-users', '/v1/domains/{id}/smtp-users/{username}', '/v1/domains/{id}/allowed-ips']),
     );

@@ -8,6 +8,7 @@ import { QUEUES, webhookJobId } from '../../src/queue/queues';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually, until } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 
 interface Hit {
@@ -83,7 +84,7 @@ describe('webhooks', () => {
   });
 
   const subscribe = async (path: string, events: string[], extra: object = {}, who = acct) =>
-    (await request(c.http).post('/v1/webhooks').set(who.auth).send({ url: rx.url(path), events, ...extra }).expect(201)).body;
+    (await expectMatchesDocument(c.http, await request(c.http).post('/v1/webhooks').set(who.auth).send({ url: rx.url(path), events, ...extra }).expect(201))).body;
 
   it.each([
     [{ url: 'ftp://x.example/', events: ['domain.verified'] }, 'url'],
@@ -96,14 +97,15 @@ describe('webhooks', () => {
   ])('answers 400 to %j naming %s', async (body, field) => {
     const res = await request(c.http).post('/v1/webhooks').set(acct.auth).send(body).expect(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    await expectMatchesDocument(c.http, res);
   });
 
   it('creates a subscription with a whsec_ secret shown once, and signs per Standard Webhooks', async () => {
     const w = await subscribe('/signed', ['domain.verified']);
     expect(w.secret).toMatch(/^whsec_/);
-    const listed = (await request(c.http).get('/v1/webhooks').set(acct.auth).expect(200)).body.data;
+    const listed = (await expectMatchesDocument(c.http, await request(c.http).get('/v1/webhooks').set(acct.auth).expect(200))).body.data;
     expect(JSON.stringify(listed)).not.toContain('whsec_');
-    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
+    await expectMatchesDocument(c.http, await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202));
     const hit = await until(() => rx.at('/signed')[0], { message: 'the test event' });
     const payload = new Webhook(w.secret).verify(hit.body, hit.headers as Record<string, string>) as { type: string; timestamp: string; data: unknown };
     expect(payload.type).toBe('webhook.test');
@@ -113,7 +115,7 @@ describe('webhooks', () => {
 
   it('sends both signatures during a secret rotation', async () => {
     const w = await subscribe('/rotate', ['domain.verified']);
-    const rotated = (await request(c.http).post(`/v1/webhooks/${w.id}/rotate-secret`).set(acct.auth).expect(200)).body;
+    const rotated = (await expectMatchesDocument(c.http, await request(c.http).post(`/v1/webhooks/${w.id}/rotate-secret`).set(acct.auth).expect(200))).body;
     expect(rotated.secret).not.toBe(w.secret);
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
     const hit = await until(() => rx.at('/rotate')[0], { message: 'the test event' });
@@ -132,7 +134,7 @@ describe('webhooks', () => {
       message: 'the webhook job to finish',
     });
     expect(rx.at('/flaky')).toHaveLength(3);
-    const log = (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth).expect(200)).body.data;
+    const log = (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth).expect(200))).body.data;
     expect(log.map((d: { statusCode: number; outcome: string }) => [d.statusCode, d.outcome])).toEqual([
       [200, 'delivered'],
       [500, 'retrying'],
@@ -150,7 +152,7 @@ describe('webhooks', () => {
       { until: (x) => x.status === 'disabled', message: 'the subscription to be disabled' },
     );
     expect(disabled.disabledReason).toMatch(/410/);
-    const enabled = (await request(c.http).post(`/v1/webhooks/${w.id}/enable`).set(acct.auth).expect(200)).body;
+    const enabled = (await expectMatchesDocument(c.http, await request(c.http).post(`/v1/webhooks/${w.id}/enable`).set(acct.auth).expect(200))).body;
     expect(enabled.status).toBe('active');
   });
 
@@ -185,11 +187,11 @@ describe('webhooks', () => {
       ['post', `/v1/webhooks/${w.id}/test`],
       ['post', `/v1/webhooks/${w.id}/rotate-secret`],
     ] as const) {
-      await request(c.http)[method](path).set(other.auth).expect(404);
+      await expectMatchesDocument(c.http, await request(c.http)[method](path).set(other.auth).expect(404));
     }
     const theirs = (await request(c.http).get('/v1/webhooks').set(other.auth)).body.data;
     expect(theirs.map((x: { id: string }) => x.id)).not.toContain(w.id);
-    await request(c.http).delete(`/v1/webhooks/${w.id}`).set(acct.auth).expect(204);
+    await expectMatchesDocument(c.http, await request(c.http).delete(`/v1/webhooks/${w.id}`).set(acct.auth).expect(204));
   });
 });
 
@@ -225,13 +227,14 @@ describe('webhooks with the SSRF guard on', () => {
     async (url) => {
       const res = await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url, events: ['domain.verified'] }).expect(400);
       expect(res.body.errors[0].field).toBe('url');
+      await expectMatchesDocument(c.http, res);
     },
   );
 
   it('refuses at send time a name that resolves to a private address', async () => {
     const w = (await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: `http://hook.evil.test:${rx.port}/x`, events: ['domain.verified'] }).expect(201)).body;
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const log = await eventually(async () => (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth)).body.data, {
+    const log = await eventually(async () => (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth))).body.data, {
       until: (d) => d.length > 0,
       message: 'the refused attempt',
     });
