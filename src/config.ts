@@ -118,6 +118,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       DNS_RESOLVERS: z.preprocess((v) => unset(v) ?? defaultResolvers(), resolverList),
       DNS_AUTH_PORT: port().default(53),
       DNS_TIMEOUT_MS: integer(1).default(2000),
+      DNS_ALLOW_PRIVATE: bool().default(false),
       OUTBOUND_IPS: ipList,
       SPF_INCLUDE_DOMAIN: text()
         .default('_spf.mailwarden.local')
@@ -200,7 +201,7 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
     redisUrl: e.REDIS_URL,
     masterKey: Buffer.from(e.MASTER_KEY, 'base64'),
     adminApiKey: e.ADMIN_API_KEY,
-    dns: { resolvers: e.DNS_RESOLVERS, authPort: e.DNS_AUTH_PORT, timeoutMs: e.DNS_TIMEOUT_MS },
+    dns: { resolvers: e.DNS_RESOLVERS, authPort: e.DNS_AUTH_PORT, timeoutMs: e.DNS_TIMEOUT_MS, allowPrivate: e.DNS_ALLOW_PRIVATE },
     spf: { outboundIps: e.OUTBOUND_IPS, includeDomain: e.SPF_INCLUDE_DOMAIN.toLowerCase() },
     verification: {
       propagationWindowMs: e.PROPAGATION_WINDOW_MS,

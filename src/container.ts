@@ -143,6 +143,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     authPort: config.dns.authPort,
     outboundIps: config.spf.outboundIps,
     helo: config.smtp.hostname,
+    allowPrivate: config.dns.allowPrivate,
   });
 
   const queueConnection = createQueueConnection(config.redisUrl);

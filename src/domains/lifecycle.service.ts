@@ -89,13 +89,21 @@ export class LifecycleService {
       const d = await this.domains.findById(domainId);
       if (!d) return 'gone';
       if (d.status === 'failed') return 'stale';
-      const result = await this.verifier.verify({
-        domain: d.domain,
-        spfInclude: d.spfInclude,
-        selectors: d.dkim.filter((s) => s.status !== 'retired'),
-      });
-      const now = this.clock.now();
-      const t = applyCheck({ ...d, checkState: d.checkState ?? INITIAL_CHECK_STATE }, result.verdict, now, this.options.policy);
+      const target = { domain: d.domain, spfInclude: d.spfInclude, selectors: d.dkim.filter((s) => s.status !== 'retired') };
+      const state = { ...d, checkState: d.checkState ?? INITIAL_CHECK_STATE };
+      let result = await this.verifier.verify(target);
+      let now = this.clock.now();
+      let t = applyCheck(state, result.verdict, now, this.options.policy);
+      if (t.changes.status === 'verified' && d.status !== 'verified') {
+        // A pass that would allow sending is asked again over TCP, which an off-path forger cannot answer.
+        const confirmed = await this.verifier.verify(target, { transport: 'tcp' });
+        if (confirmed.verdict !== 'pass') {
+          this.logger.warn({ domainId: d._id, verdict: confirmed.verdict }, 'a UDP pass was not confirmed over TCP');
+        }
+        result = { ...confirmed, durationMs: result.durationMs + confirmed.durationMs };
+        now = this.clock.now();
+        t = applyCheck(state, result.verdict, now, this.options.policy);
+      }
       const version = d.version + 1;
       const outbox = [...(d.outbox ?? []), ...t.events.map((type) => ({ id: `${d._id}-${version}`, type, version, at: now }))];
       const records: RecordStateDoc[] = result.records.map((r) => ({

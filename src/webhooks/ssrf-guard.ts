@@ -2,8 +2,8 @@ import { promises as dns } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import { AppError } from '../errors';
+import { isPublicAddress } from '../net/ip-range';
 import { VERSION } from '../version';
 
 /** One resolved address, as `dns.promises.lookup(host, { all: true })` returns it. */
@@ -47,21 +47,9 @@ export interface WebhookResponse {
   latencyMs: number;
 }
 
-const defaultLookup: HostLookup = (host) => dns.lookup(host, { all: true, verbatim: true });
+export { isPublicAddress };
 
-/**
- * True only for globally routable unicast addresses. IPv4-mapped IPv6 is judged as the
- * IPv4 address it carries, so `::ffff:127.0.0.1` cannot smuggle in loopback.
- */
-export function isPublicAddress(ip: string): boolean {
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    addr = ipaddr.process(ip);
-  } catch {
-    return false;
-  }
-  return addr.range() === 'unicast';
-}
+const defaultLookup: HostLookup = (host) => dns.lookup(host, { all: true, verbatim: true });
 
 function vet(address: string, host: string, allowPrivate: boolean): void {
   if (allowPrivate || isPublicAddress(address)) return;

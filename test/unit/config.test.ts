@@ -38,6 +38,13 @@ describe('loadConfig', () => {
     expect(c.masterKey).toHaveLength(32);
   });
 
+  it('queries private nameserver addresses only with DNS_ALLOW_PRIVATE=true', () => {
+    expect(loadConfig(good, noResolvConf).dns.allowPrivate).toBe(false);
+    expect(loadConfig({ ...good, NODE_ENV: 'production' }, noResolvConf).dns.allowPrivate).toBe(false);
+    expect(loadConfig({ ...good, DNS_ALLOW_PRIVATE: 'true' }, noResolvConf).dns.allowPrivate).toBe(true);
+    expect(problemsOf({ ...good, DNS_ALLOW_PRIVATE: 'sometimes' })).toEqual(['DNS_ALLOW_PRIVATE: must be true or false']);
+  });
+
   it('uses production defaults under NODE_ENV=production', () => {
     const c = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf);
     expect(c.smtp.port).toBe(587);
