@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import request from 'supertest';
 import { allowlistChannel } from '../../src/events/change-notifier';
 import { FixedWindowLimiter } from '../../src/limits/fixed-window-limiter';
@@ -10,6 +11,7 @@ import { startRelayServer, type RunningRelay } from '../../src/relay/relay.serve
 import { RelayService } from '../../src/relay/relay.service';
 import { loadTls } from '../../src/relay/tls';
 import { SendingPolicy } from '../../src/sending-policy/sending-policy.service';
+import { TestDnsServer } from '../support/dns-server';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
@@ -84,6 +86,23 @@ describe('relay allowlist over real sockets (dual-stack listener, SMTP_MAX_CLIEN
     expect(await greetingFor(relay.port, { localAddress: '127.0.0.9' })).toBe('554 5.7.1 Access denied');
     expect(await greetingFor(relay.port, { host: '::1' })).toBe('554 5.7.1 Access denied');
     expect(await greetingFor(relay.port, { localAddress: '127.0.0.1' })).toMatch(/^220 /);
+  });
+
+  it('greets without a reverse DNS lookup of the client', async () => {
+    // smtp-server looks names up through node:dns's default resolver; point it at a test server that logs.
+    const ptr = await TestDnsServer.start({ mode: 'resolver' });
+    const servers = dns.getServers();
+    try {
+      ptr.set('1.0.0.127.in-addr.arpa', 'PTR', ['client.example.net']);
+      ptr.set('9.0.0.127.in-addr.arpa', 'PTR', ['refused.example.net']);
+      dns.setServers([`127.0.0.1:${ptr.port}`]);
+      expect(await greetingFor(relay.port, { localAddress: '127.0.0.1' })).toMatch(/^220 /);
+      expect(await greetingFor(relay.port, { localAddress: '127.0.0.9' })).toBe('554 5.7.1 Access denied');
+      expect(ptr.log.filter((q) => q.type === 'PTR')).toEqual([]);
+    } finally {
+      dns.setServers(servers);
+      await ptr.close();
+    }
   });
 
   it('lets an IPv6 client in once its network is added, and refuses it again once removed', async () => {

@@ -44,6 +44,13 @@ describe('loadConfig', () => {
     expect(c.production).toBe(true);
   });
 
+  it('reads SMTP_MAX_CLIENTS: 1000 by default, a whole number of at least 1', () => {
+    expect(loadConfig(good, noResolvConf).smtp.maxClients).toBe(1000);
+    expect(loadConfig({ ...good, SMTP_MAX_CLIENTS: '20' }, noResolvConf).smtp.maxClients).toBe(20);
+    expect(problemsOf({ ...good, SMTP_MAX_CLIENTS: '0' })).toEqual([expect.stringMatching(/^SMTP_MAX_CLIENTS: /)]);
+    expect(problemsOf({ ...good, SMTP_MAX_CLIENTS: 'lots' })).toEqual(['SMTP_MAX_CLIENTS: must be a whole number']);
+  });
+
   it('reports every bad variable at once', () => {
     const problems = problemsOf({
       NODE_ENV: 'production',
