@@ -34,7 +34,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhookService } from './webhooks/webhook.service';
 import { WebhookStore } from './webhooks/webhook.store';
 import type { HostLookup } from './webhooks/ssrf-guard';
-import { allowlistChannel, ChangeNotifier, policyChannel } from './events/change-notifier';
+import { allowlistChannel, ChangeNotifier, policyChannel, smtpUserRemovedChannel } from './events/change-notifier';
 import { SendingPolicy } from './sending-policy/sending-policy.service';
 import { policyRoutes } from './sending-policy/policy.router';
 import { accountsRoutes } from './accounts/accounts.router';
@@ -46,6 +46,7 @@ import { messagesRoutes } from './messages/messages.router';
 import { smtpUsersRoutes } from './smtp-users/smtp-users.router';
 import { webhooksRoutes } from './webhooks/webhooks.router';
 import { AllowlistCache } from './relay/allowlist-cache';
+import { AuthenticatedSessions } from './relay/authenticated-sessions';
 import { InvalidationSubscriber } from './relay/invalidation-subscriber';
 import { PolicyCache } from './relay/policy-cache';
 import { startRelayServer, type RunningRelay } from './relay/relay.server';
@@ -134,7 +135,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     propagationWindowMs: config.verification.propagationWindowMs,
   });
   const approval = new ApprovalService(domainStore, clock, notifier);
-  const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock);
+  const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock, notifier);
   const allowedIps = new AllowedIpService(domainStore, notifier, clock);
 
   const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
@@ -247,18 +248,27 @@ export async function createContainer(config: Config, logger: Logger, options: C
     const allowlist = new AllowlistCache(
       () => domainStore.findAllowlists(),
       async (id) => (await domainStore.findById(id))?.allowedIps ?? null,
+      { onIgnored: (entry) => logger.warn(entry, 'allowlist entry ignored') },
     );
+    const sessions = new AuthenticatedSessions(allowlist, smtpUserStore, logger);
+    const warn = (what: string) => (err: unknown) => logger.warn({ err: (err as Error).message }, what);
+    const refreshAll = () => allowlist.refresh().then(() => sessions.revalidate());
     const policy = new PolicyCache((id) => sendingPolicy.forDomain(id), () => subscriber.live, clock);
     subscriber.on(policyChannel(config.queuePrefix), (id) => policy.invalidate(id), () => policy.clear());
     subscriber.on(
       allowlistChannel(config.queuePrefix),
-      (id) => void allowlist.reload(id).catch((err) => logger.warn({ err: (err as Error).message }, 'allowlist reload failed')),
-      () => void allowlist.refresh().catch((err) => logger.warn({ err: (err as Error).message }, 'allowlist refresh failed')),
+      (id) => void allowlist.reload(id).then(() => sessions.allowlistChanged(id), warn('allowlist reload failed')),
+      () => void refreshAll().catch(warn('allowlist refresh failed')),
+    );
+    subscriber.on(
+      smtpUserRemovedChannel(config.queuePrefix),
+      (_id, { username }) => username && sessions.userRemoved(username),
+      () => void sessions.revalidate().catch(warn('session revalidation failed')),
     );
     await subscriber.subscribe();
     await allowlist.refresh();
     // A safety net for a missed message; changes normally arrive over pub/sub at once.
-    const refresher = setInterval(() => void allowlist.refresh().catch(() => {}), 5 * 60_000);
+    const refresher = setInterval(() => void refreshAll().catch(warn('allowlist refresh failed')), 5 * 60_000);
     refresher.unref();
     const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), clock, logger, {
       maxAuthFailures: 5,
@@ -270,7 +280,16 @@ export async function createContainer(config: Config, logger: Logger, options: C
     const tls = tlsSource({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
     const server = await startRelayServer(
       relay,
-      { host: config.smtp.host, port: config.smtp.port, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, maxConnectionsPerIp: 50, tls },
+      {
+        host: config.smtp.host,
+        port: config.smtp.port,
+        hostname: config.smtp.hostname,
+        maxMessageBytes: config.smtp.maxMessageBytes,
+        maxConnectionsPerIp: 50,
+        maxClients: config.smtp.maxClients,
+        tls,
+        sessions,
+      },
       logger,
     );
     return {

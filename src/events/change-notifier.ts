@@ -5,10 +5,13 @@ export type Publish = (channel: string, message: string) => Promise<unknown>;
 export const policyChannel = (prefix: string) => `${prefix}:policy-invalidate`;
 /** The channel relays listen on to reload a domain's allowed networks. */
 export const allowlistChannel = (prefix: string) => `${prefix}:allowlist-invalidate`;
+/** The channel relays listen on to close the open sessions of a deleted SMTP user. */
+export const smtpUserRemovedChannel = (prefix: string) => `${prefix}:smtp-user-removed`;
 
 /**
  * Tells relays that a domain changed in a way their caches hold: its sending decision
- * (status, approval, existence) or its allowed networks.
+ * (status, approval, existence) or its allowed networks; or that an SMTP user is gone,
+ * so that its open sessions end.
  */
 export class ChangeNotifier {
   constructor(
@@ -22,5 +25,9 @@ export class ChangeNotifier {
 
   async allowlistChanged(domainId: string): Promise<void> {
     await this.publish(allowlistChannel(this.prefix), JSON.stringify({ domainId }));
+  }
+
+  async smtpUserRemoved(domainId: string, username: string): Promise<void> {
+    await this.publish(smtpUserRemovedChannel(this.prefix), JSON.stringify({ domainId, username }));
   }
 }

@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 
+/** What an invalidation carries: always the domain, and for a removed SMTP user its name. */
+export interface InvalidationMessage {
+  domainId: string;
+  username?: string;
+}
+
 /**
  * One Redis subscriber connection for the relay's caches. `live` is true only while
  * subscribed; after a reconnect every handler's `reset` runs, since messages sent
@@ -8,7 +14,7 @@ import type { Logger } from '../logger';
  */
 export class InvalidationSubscriber {
   private subscribed = false;
-  private readonly handlers = new Map<string, { onMessage: (id: string) => void; reset: () => void }>();
+  private readonly handlers = new Map<string, { onMessage: (id: string, message: InvalidationMessage) => void; reset: () => void }>();
 
   constructor(
     private readonly redis: Redis,
@@ -16,8 +22,11 @@ export class InvalidationSubscriber {
   ) {
     redis.on('message', (channel: string, message: string) => {
       try {
-        const { domainId } = JSON.parse(message) as { domainId?: string };
-        if (domainId) this.handlers.get(channel)?.onMessage(domainId);
+        const parsed = JSON.parse(message) as Partial<InvalidationMessage>;
+        if (typeof parsed.domainId === 'string' && parsed.domainId) {
+          const username = typeof parsed.username === 'string' ? parsed.username : undefined;
+          this.handlers.get(channel)?.onMessage(parsed.domainId, { domainId: parsed.domainId, username });
+        }
       } catch {
         this.logger.warn({ channel }, 'ignored a malformed invalidation message');
       }
@@ -26,7 +35,7 @@ export class InvalidationSubscriber {
     redis.on('ready', () => void this.subscribe().catch((err) => this.logger.warn({ err: (err as Error).message }, 'resubscribe failed')));
   }
 
-  on(channel: string, onMessage: (domainId: string) => void, reset: () => void): void {
+  on(channel: string, onMessage: (domainId: string, message: InvalidationMessage) => void, reset: () => void): void {
     this.handlers.set(channel, { onMessage, reset });
   }
 

@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../logger';
+import type { AuthenticatedSessions } from './authenticated-sessions';
 import { inspectMessage } from './message-inspector';
 import type { RelayService, RelayUser } from './relay.service';
-import { REPLIES, toSmtpError } from './smtp-replies';
+import { REPLIES, toSmtpError, type SmtpRejection } from './smtp-replies';
 import type { TlsSource } from './tls';
 
 export interface RelayServerOptions {
@@ -14,11 +15,16 @@ export interface RelayServerOptions {
   maxConnectionsPerIp: number;
   /** Loaded at start and again by reloadTls(). */
   tls: TlsSource;
+  /** Connections at once (SMTP_MAX_CLIENTS); smtp-server answers one more with 421 and closes it. */
+  maxClients: number;
+  /** Where authenticated sessions are registered, so that withdrawn ones can be closed. */
+  sessions?: AuthenticatedSessions;
 }
 
 interface ConnectionInternals {
   id: string;
   secure: boolean;
+  send(code: number, text: string, context: false): void;
   _isSupported(command: string): boolean;
   handler_EHLO(command: string, callback: () => void): void;
 }
@@ -29,9 +35,14 @@ interface ConnectionInternals {
  * disabling the command per session would turn that 538 into a 500. So, for this one
  * connection, AUTH reads as unsupported only while EHLO lists features on a plain socket.
  */
-function hideAuthBeforeTls(server: SMTPServer, sessionId: string): void {
+function connectionOf(server: SMTPServer, sessionId: string): ConnectionInternals | undefined {
   const connections = (server as unknown as { connections: Set<ConnectionInternals> }).connections;
-  const conn = [...connections].find((c) => c.id === sessionId);
+  for (const c of connections) if (c.id === sessionId) return c;
+  return undefined;
+}
+
+function hideAuthBeforeTls(server: SMTPServer, sessionId: string): void {
+  const conn = connectionOf(server, sessionId);
   if (!conn) return;
   const isSupported = conn._isSupported.bind(conn);
   const ehlo = conn.handler_EHLO.bind(conn);
@@ -83,6 +94,10 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
     authOptional: false,
     disabledCommands: [],
     logger: false,
+    // The connect-time check needs only the address; a PTR lookup per connection would
+    // cost a DNS round trip (up to 1.5 s) before the greeting.
+    disableReverseLookup: true,
+    maxClients: options.maxClients,
     onConnect(session, callback) {
       hideAuthBeforeTls(server, session.id);
       const ip = session.remoteAddress;
@@ -97,14 +112,28 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
       }
     },
     onClose(session) {
+      options.sessions?.closed(session.id);
       const n = (perIp.get(session.remoteAddress) ?? 1) - 1;
       if (n <= 0) perIp.delete(session.remoteAddress);
       else perIp.set(session.remoteAddress, n);
     },
     onAuth(auth, session, callback) {
+      const sessions = options.sessions;
+      const ticket = sessions?.beginAuth();
       relay.authenticate(auth.username ?? '', auth.password ?? '', session.remoteAddress).then(
-        (user) => callback(null, { user: user as never }),
-        (err) => callback(toSmtpError(err)),
+        (user) => {
+          const conn = connectionOf(server, session.id);
+          // A 421 makes smtp-server close the connection after sending it.
+          const close = (reply: SmtpRejection) => conn?.send(reply.smtpCode, reply.text, false);
+          if (sessions && ticket && !sessions.admit(ticket, session.id, user, session.remoteAddress, close)) {
+            return callback(toSmtpError(REPLIES.authFailed()));
+          }
+          callback(null, { user: user as never });
+        },
+        (err) => {
+          if (sessions && ticket) sessions.release(ticket);
+          callback(toSmtpError(err));
+        },
       );
     },
     onMailFrom(address, session, callback) {

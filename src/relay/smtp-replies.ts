@@ -22,6 +22,8 @@ export const REPLIES = {
   fromNotPermitted: () => new SmtpRejection(553, '5.7.1 From header not permitted'),
   tooManyRecipients: (max: number) => new SmtpRejection(452, `4.5.3 Too many recipients (at most ${max})`),
   tooManyConnections: () => new SmtpRejection(421, '4.7.0 Too many connections from your address, try again later'),
+  /** An authenticated session whose SMTP user was deleted or whose address is no longer allowed. */
+  authorityWithdrawn: () => new SmtpRejection(421, '4.7.0 Authorization withdrawn, closing connection'),
 } as const;
 
 /** An error as smtp-server sends it: `err.responseCode` and the reply text. */

@@ -70,6 +70,13 @@ export class SmtpUserStore {
     return doc ? toSmtpUser(doc) : null;
   }
 
+  /** Which of these usernames still exist (the relay checks its open sessions with it). */
+  async existingUsernames(usernames: string[]): Promise<Set<string>> {
+    if (usernames.length === 0) return new Set();
+    const docs = await this.model.find({ username: { $in: usernames } }, { username: 1 }).lean<Array<Pick<SmtpUserDoc, 'username'>>>();
+    return new Set(docs.map((d) => d.username));
+  }
+
   /** Deletes one user of the account's domain; false when there was none. */
   async deleteForAccount(accountId: string, domainId: string, username: string): Promise<boolean> {
     const res = await this.model.deleteOne({ accountId, domainId, username });

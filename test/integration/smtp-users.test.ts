@@ -171,7 +171,7 @@ describe('smtp users and allowed IPs', () => {
       await request(c.http).get(`/v1/domains/${domainId}/smtp-users`).set(bob.auth).expect(404);
       await request(c.http).delete(`/v1/domains/${domainId}/smtp-users/${user.body.username}`).set(bob.auth).expect(404);
       await request(c.http).get(`/v1/domains/${domainId}/allowed-ips`).set(bob.auth).expect(404);
-      await request(c.http).put(`/v1/domains/${domainId}/allowed-ips`).set(bob.auth).send({ cidrs: ['0.0.0.0/0'] }).expect(404);
+      await request(c.http).put(`/v1/domains/${domainId}/allowed-ips`).set(bob.auth).send({ cidrs: ['10.0.0.0/8'] }).expect(404);
       await createUser(domainId, admin).expect(403);
       await request(c.http).put(`/v1/domains/${domainId}/allowed-ips`).set(admin).send({ cidrs: [] }).expect(403);
       await request(c.http).get('/v1/domains/nope/smtp-users').set(alice.auth).expect(404);
@@ -244,7 +244,8 @@ describe('smtp users and allowed IPs', () => {
       [['::ffff:1.2.3.4/120'], ['1.2.3.0/24']],
       [['::ffff:10.0.0.1'], ['10.0.0.1/32']],
       [['10.0.0.1', '10.0.0.1/32', '::ffff:10.0.0.1', ' 10.0.0.1 '], ['10.0.0.1/32']],
-      [['10.1.0.0/16', '192.0.2.0/24', '10.1.2.3/16', '::/0'], ['10.1.0.0/16', '192.0.2.0/24', '::/0']],
+      [['10.1.0.0/16', '192.0.2.0/24', '10.1.2.3/16', '2001:db8::/32'], ['10.1.0.0/16', '192.0.2.0/24', '2001:db8::/32']],
+      [['10.9.9.9/8', '::ffff:10.0.0.0/104', '2001:db8:1::/32'], ['10.0.0.0/8', '2001:db8::/32']],
       [[], []],
     ])('stores %j as %j', async (cidrs, expected) => {
       const res = await put({ cidrs }).expect(200);
@@ -268,6 +269,7 @@ describe('smtp users and allowed IPs', () => {
       ['a short IPv4 form', { cidrs: ['127.1'] }, ['cidrs.0']],
       ['an IPv4-compatible address', { cidrs: ['::1.2.3.4'] }, ['cidrs.0']],
       ['an empty entry', { cidrs: [''] }, ['cidrs.0']],
+      ['networks wider than /8 (IPv4) or /32 (IPv6)', { cidrs: ['10.0.0.0/8', '0.0.0.0/0', '2001:db8::/32', '::/0', '::ffff:0:0/96', '2000::/3', '8.0.0.0/7'] }, ['cidrs.1', 'cidrs.3', 'cidrs.4', 'cidrs.5', 'cidrs.6']],
       ['51 distinct networks', { cidrs: Array.from({ length: 51 }, (_, i) => `10.0.${i}.0/24`) }, ['cidrs']],
       ['a string for the list', { cidrs: '10.0.0.0/8' }, ['cidrs']],
       ['a missing list', {}, ['cidrs']],
@@ -281,6 +283,33 @@ describe('smtp users and allowed IPs', () => {
       await expectMatchesDocument(c.http, res);
       const doc = await c.mongo.collection('domains').findOne({ _id: domainId } as never);
       expect(doc!.allowedIps).toEqual(['192.0.2.1/32']);
+    });
+
+    it('says why a network is too wide, naming the entry, and tells no relay', async () => {
+      const id = await newDomain();
+      await put({ cidrs: ['192.0.2.0/24'] }, id).expect(200);
+      const sub: Redis = c.redis.duplicate();
+      try {
+        const channel = `${c.config.queuePrefix}:allowlist-invalidate`;
+        const received: string[] = [];
+        sub.on('message', (ch: string, msg: string) => ch === channel && received.push(msg));
+        await sub.subscribe(channel);
+        const res = await put({ cidrs: ['192.0.2.0/24', '0.0.0.0/0', '::/0'] }, id).expect(400);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 400 });
+        expect(res.body.errors).toEqual([
+          expect.objectContaining({ field: 'cidrs.1', message: expect.stringMatching(/\/8 or longer for IPv4/) }),
+          expect.objectContaining({ field: 'cidrs.2', message: expect.stringMatching(/\/32 or longer for IPv6/) }),
+        ]);
+        // A later, valid PUT is the first message: the refused one sent none.
+        await put({ cidrs: ['192.0.2.0/24', '10.0.0.0/8'] }, id).expect(200);
+        for (let i = 0; i < 50 && received.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(received).toEqual([JSON.stringify({ domainId: id })]);
+      } finally {
+        await sub.quit();
+      }
+      const doc = await c.mongo.collection('domains').findOne({ _id: id } as never);
+      expect(doc!.allowedIps).toEqual(['192.0.2.0/24', '10.0.0.0/8']);
     });
 
     it('accepts 50 distinct networks, and 51 entries that are 50 after deduplication', async () => {

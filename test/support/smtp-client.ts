@@ -19,6 +19,7 @@ export class SmtpTestClient {
   private waiting: ((r: SmtpReply) => void) | null = null;
   private readonly replies: SmtpReply[] = [];
   private closed = false;
+  private readonly closeWaiters: Array<() => void> = [];
 
   private constructor(private socket: Socket | TLSSocket) {
     this.attach(socket);
@@ -37,8 +38,25 @@ export class SmtpTestClient {
   private attach(socket: Socket | TLSSocket): void {
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => this.onData(d));
-    socket.on('close', () => (this.closed = true));
-    socket.on('error', () => (this.closed = true));
+    socket.on('close', () => this.markClosed());
+    socket.on('error', () => this.markClosed());
+  }
+
+  private markClosed(): void {
+    this.closed = true;
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  /** Resolves when the server has closed the connection (rejects after 10 s). */
+  whenClosed(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the connection was not closed within 10 s')), 10_000);
+      this.closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private onData(d: string): void {

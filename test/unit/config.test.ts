@@ -40,7 +40,7 @@ describe('loadConfig', () => {
 
   it('queries private nameserver addresses only with DNS_ALLOW_PRIVATE=true', () => {
     expect(loadConfig(good, noResolvConf).dns.allowPrivate).toBe(false);
-    expect(loadConfig({ ...good, NODE_ENV: 'production' }, noResolvConf).dns.allowPrivate).toBe(false);
+    expect(loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf).dns.allowPrivate).toBe(false);
     expect(loadConfig({ ...good, DNS_ALLOW_PRIVATE: 'true' }, noResolvConf).dns.allowPrivate).toBe(true);
     expect(problemsOf({ ...good, DNS_ALLOW_PRIVATE: 'sometimes' })).toEqual(['DNS_ALLOW_PRIVATE: must be true or false']);
   });
@@ -80,6 +80,13 @@ describe('loadConfig', () => {
 
   it('refuses any other SMARTHOST_TLS', () => {
     expect(problemsOf({ ...good, SMARTHOST_TLS: 'off' })[0]).toMatch(/^SMARTHOST_TLS: /);
+  });
+
+  it('reads SMTP_MAX_CLIENTS: 1000 by default, a whole number of at least 1', () => {
+    expect(loadConfig(good, noResolvConf).smtp.maxClients).toBe(1000);
+    expect(loadConfig({ ...good, SMTP_MAX_CLIENTS: '20' }, noResolvConf).smtp.maxClients).toBe(20);
+    expect(problemsOf({ ...good, SMTP_MAX_CLIENTS: '0' })).toEqual([expect.stringMatching(/^SMTP_MAX_CLIENTS: /)]);
+    expect(problemsOf({ ...good, SMTP_MAX_CLIENTS: 'lots' })).toEqual(['SMTP_MAX_CLIENTS: must be a whole number']);
   });
 
   it('reports every bad variable at once', () => {
