@@ -1,7 +1,7 @@
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '../logger';
 import { authenticate, type Authenticator } from './auth';
-import { healthRoutes, type Probe } from './health.router';
+import { healthRoutes, metricsRoutes, type Probe } from './health.router';
 import type { HttpMetrics } from './metrics';
 import { notFoundHandler, problemHandler } from './problem';
 
@@ -14,6 +14,8 @@ export interface HttpAppOptions {
   openapi: object;
   probes: Record<string, Probe>;
   metrics: HttpMetrics;
+  /** False when METRICS_PORT puts /metrics on a port of its own (createMetricsApp). Default true. */
+  serveMetrics?: boolean;
 }
 
 /** The express app: public service routes, then bearer-authenticated /v1. */
@@ -23,7 +25,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set('etag', 'weak');
   app.set('query parser', 'simple');
   app.use(options.metrics.middleware);
-  app.use(healthRoutes(options.probes, options.metrics.registry));
+  app.use(healthRoutes(options.probes, options.logger));
+  if (options.serveMetrics ?? true) app.use(metricsRoutes(options.metrics.registry));
   app.get('/openapi.json', (_req, res) => void res.json(options.openapi));
 
   app.use('/v1', authenticate(options.authenticator));
@@ -32,5 +35,14 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.use(notFoundHandler);
   app.use(problemHandler(options.logger));
+  return app;
+}
+
+/** The app of METRICS_PORT: /metrics and nothing else. */
+export function createMetricsApp(metrics: HttpMetrics): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(metricsRoutes(metrics.registry));
+  app.use(notFoundHandler);
   return app;
 }

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import type { Logger } from '../logger';
 import { sendProblem } from './problem';
 
 export type Probe = () => Promise<void>;
@@ -14,8 +15,11 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   });
 }
 
-/** Liveness, readiness (every store answers) and Prometheus metrics. No auth. */
-export function healthRoutes(probes: Record<string, Probe>, registry: Registry): Router {
+/**
+ * Liveness and readiness (every store answers). No auth. A store that is down is named,
+ * never described: its error text (addresses, driver messages) goes to the log only.
+ */
+export function healthRoutes(probes: Record<string, Probe>, logger: Logger): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   r.get('/readyz', async (_req, res) => {
@@ -25,7 +29,8 @@ export function healthRoutes(probes: Record<string, Probe>, registry: Registry):
           await withTimeout(probe(), 1500);
           return [name, { status: 'ok' }] as const;
         } catch (err) {
-          return [name, { status: 'down', error: (err as Error).message }] as const;
+          logger.warn({ store: name, err: (err as Error).message }, 'readiness: a store is down');
+          return [name, { status: 'down' }] as const;
         }
       }),
     );
@@ -33,11 +38,17 @@ export function healthRoutes(probes: Record<string, Probe>, registry: Registry):
     const down = results.filter(([, r]) => r.status !== 'ok').map(([n]) => n);
     if (down.length) {
       res.setHeader('Cache-Control', 'no-store');
-      return sendProblem(res, 503, 'not_ready', `unreachable: ${down.join(', ')}`, down.map((n) => ({ field: n, message: checks[n].error ?? 'down' })));
+      return sendProblem(res, 503, 'not_ready', `unreachable: ${down.join(', ')}`, down.map((n) => ({ field: n, message: 'unreachable' })));
     }
     res.setHeader('Cache-Control', 'no-store');
     res.json({ status: 'ready', checks });
   });
+  return r;
+}
+
+/** Prometheus metrics: on the HTTP port, or on METRICS_PORT alone when that is set. No auth. */
+export function metricsRoutes(registry: Registry): Router {
+  const r = Router();
   r.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });

@@ -266,7 +266,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/v1/webhooks/{id}/enable': { post: { summary: 'Re-enable a disabled subscription', parameters: [idParam], responses: { 200: ok('the subscription'), ...errors } } },
       '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: ok('alive') } } },
       '/readyz': { get: { security: [], summary: 'Readiness: MongoDB and Redis answer', responses: { 200: ok('ready'), 503: problem } } },
-      '/metrics': { get: { security: [], summary: 'Prometheus metrics', responses: { 200: ok('text exposition format') } } },
+      '/metrics': { get: { security: [], summary: 'Prometheus metrics (served on METRICS_PORT instead when that is set)', responses: { 200: ok('text exposition format') } } },
       '/openapi.json': { get: { security: [], summary: 'This document', responses: { 200: ok('OpenAPI 3.1') } } },
     },
   };
