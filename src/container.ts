@@ -187,9 +187,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
     },
   );
 
+  const sendingPolicy = new SendingPolicy(domainStore);
   const delivery = new DeliveryService(
     messageStore,
     domainStore,
+    sendingPolicy,
     eventStore,
     new DkimSigner(cipher),
     new RedisLock(redis, config.queuePrefix),
@@ -199,7 +201,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     () =>
       createSmarthostTransport({ url: config.delivery.smarthostUrl, rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized }),
   );
-  const messageRecovery = new MessageRecovery(messageStore, producer, config, logger);
+  const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
   const webhookStore = new WebhookStore(mongo);
   await webhookStore.init();
@@ -224,7 +226,6 @@ export async function createContainer(config: Config, logger: Logger, options: C
       await redis.ping();
     },
   };
-  const sendingPolicy = new SendingPolicy(domainStore);
   const httpMetrics = createHttpMetrics(options.defaultMetrics ?? false);
   const metricsPort = config.http.metricsPort;
   // METRICS_PORT equal to PORT is the default layout: /metrics stays on the API's port.
@@ -322,6 +323,39 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries };
 
   /**
+   * Starts the worker role: the queue processors, and a subscriber that releases a
+   * domain's held messages as soon as its sending decision changes to allowed.
+   */
+  async function startWorkerRole(options: StartOptions): Promise<RunningWorkerRole> {
+    const workers = await startWorkers(workerDeps, options.workers);
+    const subscriberRedis = redis.duplicate();
+    const subscriber = new InvalidationSubscriber(subscriberRedis, logger);
+    subscriber.on(
+      policyChannel(config.queuePrefix),
+      (id) => void messageRecovery.releaseHeld(id).catch((err) => logger.warn({ domainId: id, err: (err as Error).message }, 'releasing held messages failed')),
+      // Changes missed while disconnected: held messages still go out on their backoff schedule.
+      () => {},
+    );
+    try {
+      await subscriber.subscribe();
+    } catch (err) {
+      subscriberRedis.disconnect();
+      await workers.close();
+      throw err;
+    }
+    return {
+      async close() {
+        await subscriber.close();
+        await workers.close();
+      },
+      forceClose() {
+        subscriberRedis.disconnect();
+        workers.forceClose();
+      },
+    };
+  }
+
+  /**
    * THE one way to start a role (DESIGN §1): main.ts, the benchmarks and the tests all
    * come through here. `all` starts api, worker and relay in this process. What was
    * started stops in reverse order on close().
@@ -359,13 +393,13 @@ export async function createContainer(config: Config, logger: Logger, options: C
 
   async function startRole(role: Role, options: StartOptions): Promise<RoleHandle> {
     if (role === 'api') return startApi();
-    if (role === 'worker') return startWorkers(workerDeps, options.workers);
+    if (role === 'worker') return startWorkerRole(options);
     if (role === 'relay') return startRelay();
     const started: RoleHandle[] = [];
     try {
       const api = await startApi();
       started.push(api);
-      const workers = await startWorkers(workerDeps, options.workers);
+      const workers = await startWorkerRole(options);
       started.push(workers);
       const relay = await startRelay();
       started.push(relay);

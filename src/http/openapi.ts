@@ -107,10 +107,15 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
         Message: {
           type: 'object',
-          required: ['queueId', 'status', 'domain', 'envelope', 'size', 'attempts', 'createdAt', 'deliveredAt'],
+          required: ['queueId', 'status', 'hold', 'domain', 'envelope', 'size', 'attempts', 'createdAt', 'deliveredAt'],
           properties: {
             queueId: { type: 'string' },
-            status: { enum: ['queued', 'sending', 'delivered', 'deferred', 'failed'] },
+            status: { enum: ['queued', 'sending', 'delivered', 'deferred', 'held', 'failed'] },
+            hold: {
+              type: ['object', 'null'],
+              description: 'why the message is held: its domain may not send now (suspended, rejected, ...); retried until it may, failed after the retry window',
+              properties: { reason: { type: 'string' }, since: { type: 'string', format: 'date-time' } },
+            },
             domain: { type: 'string' },
             envelope: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'array', items: { type: 'string' } } } },
             size: { type: 'integer' },
@@ -120,7 +125,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
                 type: 'object',
                 properties: {
                   at: { type: 'string', format: 'date-time' },
-                  status: { enum: ['delivered', 'deferred', 'failed'] },
+                  status: { enum: ['delivered', 'deferred', 'held', 'failed'] },
                   code: { type: ['integer', 'null'], description: 'SMTP reply code of the next hop' },
                   response: { type: ['string', 'null'] },
                   durationMs: { type: 'integer' },
