@@ -357,8 +357,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
 
   /**
    * THE one way to start a role (DESIGN §1): main.ts, the benchmarks and the tests all
-   * come through here. `all` starts api, worker and relay in this process. What was
-   * started stops in reverse order on close().
+   * come through here. `all` starts api, worker and relay in this process. On close()
+   * the listeners stop accepting first, then the workers drain. With METRICS_PORT set,
+   * the role also serves /metrics there (`metricsPort`).
    */
   async function start(role: 'api', options?: StartOptions): Promise<RunningApi>;
   async function start(role: 'worker', options?: StartOptions): Promise<RunningWorkerRole>;
