@@ -108,6 +108,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
     .object({
       NODE_ENV: z.preprocess(unset, z.string().default('development')),
       PORT: port().default(8080),
+      METRICS_PORT: port().optional(),
       HOST: text().default('0.0.0.0'),
       SMTP_PORT: port().default(production ? 587 : 2587),
       SMTP_HOST: text().default('0.0.0.0'),
@@ -152,6 +153,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       QUEUE_PREFIX: text().default('{mw}'),
       RELAY_HOSTNAME: text().default(hostname()),
       DATA_DIR: text().default('./data'),
+      SHUTDOWN_GRACE_MS: integer(0).default(10_000),
     });
 }
 
@@ -189,7 +191,7 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
   return {
     env: e.NODE_ENV,
     production: e.NODE_ENV === 'production',
-    http: { port: e.PORT, host: e.HOST },
+    http: { port: e.PORT, host: e.HOST, metricsPort: e.METRICS_PORT },
     smtp: {
       port: e.SMTP_PORT,
       host: e.SMTP_HOST,
@@ -230,6 +232,7 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,
     dataDir: e.DATA_DIR,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }
 

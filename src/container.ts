@@ -20,7 +20,7 @@ import { RedisLock } from './queue/redis-lock';
 import { FixedWindowLimiter } from './limits/fixed-window-limiter';
 import { DomainStore } from './domains/domain.store';
 import type { Server } from 'node:http';
-import { createHttpApp } from './http/app';
+import { createHttpApp, createMetricsApp } from './http/app';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from '../workers';
 import { createHttpMetrics } from './http/metrics';
 import { DnsClient } from './dns/dns-client';
@@ -65,16 +65,23 @@ export type Role = (typeof ROLES)[number];
 export interface StartOptions {
   workers?: WorkerOptions;
 }
-export interface RunningApi {
-  port: number;
+/** What every started role has besides its own handles. */
+export interface RoleHandle {
   close(): Promise<void>;
+  /** Drops what close() left open (the shutdown deadline passed); never waits. */
+  forceClose(): void;
+  /** The port /metrics is served on apart from the API (METRICS_PORT), when it is. */
+  metricsPort?: number;
 }
-export type RunningRelayRole = RunningRelay & { policy: PolicyCache };
-export interface RunningRoles {
+export interface RunningApi extends RoleHandle {
+  port: number;
+}
+export type RunningWorkerRole = RunningWorkers & RoleHandle;
+export type RunningRelayRole = RunningRelay & RoleHandle & { policy: PolicyCache };
+export interface RunningRoles extends RoleHandle {
   api: RunningApi;
-  workers: RunningWorkers;
+  workers: RunningWorkerRole;
   relay: RunningRelayRole;
-  close(): Promise<void>;
 }
 
 export interface ContainerOptions {
@@ -181,9 +188,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
     },
   );
 
+  const sendingPolicy = new SendingPolicy(domainStore);
   const delivery = new DeliveryService(
     messageStore,
     domainStore,
+    sendingPolicy,
     eventStore,
     new DkimSigner(cipher),
     new RedisLock(redis, config.queuePrefix),
@@ -197,7 +206,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
         requireTls: config.delivery.smarthostTls === 'required',
       }),
   );
-  const messageRecovery = new MessageRecovery(messageStore, producer, config, logger);
+  const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
   const webhookStore = new WebhookStore(mongo);
   await webhookStore.init();
@@ -222,7 +231,10 @@ export async function createContainer(config: Config, logger: Logger, options: C
       await redis.ping();
     },
   };
-  const sendingPolicy = new SendingPolicy(domainStore);
+  const httpMetrics = createHttpMetrics(options.defaultMetrics ?? false);
+  const metricsPort = config.http.metricsPort;
+  // METRICS_PORT equal to PORT is the default layout: /metrics stays on the API's port.
+  const metricsApart = metricsPort !== undefined && !(metricsPort === config.http.port && metricsPort !== 0);
   const http = createHttpApp({
     logger,
     authenticator: accounts,
@@ -239,12 +251,14 @@ export async function createContainer(config: Config, logger: Logger, options: C
     ],
     version: VERSION,
     probes,
-    metrics: createHttpMetrics(options.defaultMetrics ?? false),
+    metrics: httpMetrics,
+    serveMetrics: !metricsApart,
   });
 
   /** Starts the SMTP relay role: its caches, their invalidation subscriber, and the server. */
   async function startRelay(): Promise<RunningRelayRole> {
-    const subscriber = new InvalidationSubscriber(redis.duplicate(), logger);
+    const subscriberRedis = redis.duplicate();
+    const subscriber = new InvalidationSubscriber(subscriberRedis, logger);
     const allowlist = new AllowlistCache(
       () => domainStore.findAllowlists(),
       async (id) => (await domainStore.findById(id))?.allowedIps ?? null,
@@ -301,16 +315,20 @@ export async function createContainer(config: Config, logger: Logger, options: C
         await server.close();
         await subscriber.close();
       },
+      forceClose() {
+        clearInterval(refresher);
+        subscriberRedis.disconnect();
+      },
     };
   }
 
-  /** Starts the HTTP API on PORT (0 picks a free port). */
-  function startApi(): Promise<RunningApi> {
-    const { port, host } = config.http;
+  /** Serves `app` on `port` of HTTP_HOST (0 picks a free port). */
+  function listen(app: ReturnType<typeof createHttpApp>, port: number, what: string): Promise<RunningApi> {
+    const { host } = config.http;
     return new Promise((resolve, reject) => {
-      const server: Server = http.listen(port, host, () => {
+      const server: Server = app.listen(port, host, () => {
         const bound = (server.address() as AddressInfo).port;
-        logger.info({ port: bound, host }, 'http api listening');
+        logger.info({ port: bound, host }, `${what} listening`);
         resolve({
           port: bound,
           close: () =>
@@ -318,36 +336,109 @@ export async function createContainer(config: Config, logger: Logger, options: C
               server.close(() => done());
               server.closeIdleConnections();
             }),
+          forceClose: () => server.closeAllConnections(),
         });
       });
       server.once('error', reject);
     });
   }
 
+  /** Starts the HTTP API on PORT (0 picks a free port). */
+  const startApi = () => listen(http, config.http.port, 'http api');
+
   const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries };
 
   /**
+   * Starts the worker role: the queue processors, and a subscriber that releases a
+   * domain's held messages as soon as its sending decision changes to allowed.
+   */
+  async function startWorkerRole(options: StartOptions): Promise<RunningWorkerRole> {
+    const workers = await startWorkers(workerDeps, options.workers);
+    const subscriberRedis = redis.duplicate();
+    const subscriber = new InvalidationSubscriber(subscriberRedis, logger);
+    subscriber.on(
+      policyChannel(config.queuePrefix),
+      (id) => void messageRecovery.releaseHeld(id).catch((err) => logger.warn({ domainId: id, err: (err as Error).message }, 'releasing held messages failed')),
+      // Changes missed while disconnected: held messages still go out on their backoff schedule.
+      () => {},
+    );
+    try {
+      await subscriber.subscribe();
+    } catch (err) {
+      subscriberRedis.disconnect();
+      await workers.close();
+      throw err;
+    }
+    return {
+      async close() {
+        await subscriber.close();
+        await workers.close();
+      },
+      forceClose() {
+        subscriberRedis.disconnect();
+        workers.forceClose();
+      },
+    };
+  }
+
+  /**
    * THE one way to start a role (DESIGN §1): main.ts, the benchmarks and the tests all
-   * come through here. `all` starts api, worker and relay in this process. What was
-   * started stops in reverse order on close().
+   * come through here. `all` starts api, worker and relay in this process. On close()
+   * the listeners stop accepting first, then the workers drain. With METRICS_PORT set,
+   * the role also serves /metrics there (`metricsPort`).
    */
   async function start(role: 'api', options?: StartOptions): Promise<RunningApi>;
-  async function start(role: 'worker', options?: StartOptions): Promise<RunningWorkers>;
+  async function start(role: 'worker', options?: StartOptions): Promise<RunningWorkerRole>;
   async function start(role: 'relay', options?: StartOptions): Promise<RunningRelayRole>;
   async function start(role: Role, options?: StartOptions): Promise<RunningRoles>;
-  async function start(role: Role, options: StartOptions = {}): Promise<RunningRoles | RunningApi | RunningWorkers | RunningRelayRole> {
+  async function start(role: Role, options: StartOptions = {}): Promise<RoleHandle> {
+    // METRICS_PORT: the worker and relay roles have no HTTP port of their own to share.
+    const metrics = metricsPort !== undefined && (metricsApart || role === 'worker' || role === 'relay')
+      ? await listen(createMetricsApp(httpMetrics), metricsPort, 'metrics')
+      : null;
+    let running: RoleHandle;
+    try {
+      running = await startRole(role, options);
+    } catch (err) {
+      await metrics?.close();
+      throw err;
+    }
+    if (!metrics) return running;
+    const { close, forceClose } = running;
+    return Object.assign(running, {
+      metricsPort: metrics.port,
+      close: async () => {
+        await close.call(running);
+        await metrics.close();
+      },
+      forceClose: () => {
+        forceClose.call(running);
+        metrics.forceClose();
+      },
+    });
+  }
+
+  async function startRole(role: Role, options: StartOptions): Promise<RoleHandle> {
     if (role === 'api') return startApi();
-    if (role === 'worker') return startWorkers(workerDeps, options.workers);
+    if (role === 'worker') return startWorkerRole(options);
     if (role === 'relay') return startRelay();
-    const started: Array<{ close(): Promise<void> }> = [];
+    const started: RoleHandle[] = [];
     try {
       const api = await startApi();
       started.push(api);
-      const workers = await startWorkers(workerDeps, options.workers);
+      const workers = await startWorkerRole(options);
       started.push(workers);
       const relay = await startRelay();
       started.push(relay);
-      return { api, workers, relay, close: () => closeAll(started) };
+      const roles: RunningRoles = {
+        api,
+        workers,
+        relay,
+        // closeAll goes last first: the relay and the API stop accepting, then the workers drain.
+        close: () => closeAll([workers, api, relay]),
+        forceClose: () => started.forEach((s) => s.forceClose()),
+      };
+      return roles;
     } catch (err) {
       await closeAll(started);
       throw err;
@@ -377,6 +468,23 @@ export async function createContainer(config: Config, logger: Logger, options: C
     webhooks,
     webhookDeliveries,
     webhookStore,
+    /**
+     * Drops every store connection at once, whatever close() was waiting for (the
+     * shutdown deadline passed). Returns what was still open, for the log.
+     */
+    forceClose(): string[] {
+      closed = true;
+      dnsClient.close();
+      delivery.close();
+      const open: string[] = [];
+      if (redis.status !== 'end') open.push('redis');
+      if (queueConnection.status !== 'end') open.push('redis (queues)');
+      if (mongo.readyState !== 0) open.push('mongodb');
+      redis.disconnect();
+      queueConnection.disconnect();
+      void mongo.close(true).catch(() => {});
+      return open;
+    },
     /** Closes every connection the container opened. Safe to call twice. */
     async close(): Promise<void> {
       if (closed) return;

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, type Config } from './config';
-import { createContainer, ROLES, type Container, type Role, type RunningRelayRole, type RunningRoles } from './container';
+import { createContainer, ROLES, type Container, type Role, type RoleHandle, type RunningRelayRole, type RunningRoles } from './container';
 import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
 import { createLogger } from './logger';
+import { stopWithin } from './shutdown';
 
 export { ROLES, type Role };
 
@@ -64,7 +65,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return 1;
   }
 
-  let running: { close(): Promise<void> };
+  let running: RoleHandle;
   try {
     running = await container.start(role);
   } catch (err) {
@@ -83,12 +84,27 @@ export async function main(argv: string[], env: Record<string, string | undefine
   });
 
   const signal = await io.stopSignal;
-  logger.info({ signal }, 'shutting down');
-  await running.close();
-  await container.close();
+  const graceMs = config.shutdownGraceMs;
+  logger.info({ signal, graceMs }, 'shutting down');
+  // Stop accepting, let the roles finish what they hold, close the stores: all within
+  // SHUTDOWN_GRACE_MS. A store that is already gone must not keep the process alive.
+  const result = await stopWithin(
+    [
+      { name: `role ${role}`, run: () => running.close() },
+      { name: 'stores', run: () => container.close() },
+    ],
+    graceMs,
+    logger,
+  );
+  if (result.forced) {
+    running.forceClose();
+    const dropped = container.forceClose();
+    logger.warn({ graceMs, abandoned: result.abandoned, dropped }, 'shutdown deadline passed: abandoned what had not finished');
+  }
   await dev?.stop();
-  logger.info('stopped');
-  return 0;
+  logger.info({ forced: result.forced }, 'stopped');
+  // 1 tells the supervisor that the stop was forced and work may have been cut short.
+  return result.forced ? 1 : 0;
 }
 
 if (require.main === module) {

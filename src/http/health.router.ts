@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import type { Logger } from '../logger';
 import { sendProblem } from './problem';
 import { RouteTable } from './route';
 
@@ -20,8 +21,11 @@ const readinessBody = z
   .strictObject({ status: z.literal('ready'), checks: z.record(z.string(), z.strictObject({ status: z.literal('ok') })) })
   .meta({ id: 'Readiness', description: 'every store answered; checks names each' });
 
-/** Liveness, readiness (every store answers) and Prometheus metrics. No auth. */
-export function healthRoutes(probes: Record<string, Probe>, registry: Registry): RouteTable {
+/**
+ * Liveness and readiness (every store answers). No auth. A store that is down is named,
+ * never described: its error text (addresses, driver messages) goes to the log only.
+ */
+export function healthRoutes(probes: Record<string, Probe>, logger: Logger): RouteTable {
   return new RouteTable()
     .route({
       method: 'get',
@@ -45,28 +49,32 @@ export function healthRoutes(probes: Record<string, Probe>, registry: Registry):
               await withTimeout(probe(), 1500);
               return [name, { status: 'ok' }] as const;
             } catch (err) {
-              return [name, { status: 'down', error: (err as Error).message }] as const;
+              logger.warn({ store: name, err: (err as Error).message }, 'readiness: a store is down');
+              return [name, { status: 'down' }] as const;
             }
           }),
         );
         const checks = Object.fromEntries(results);
         const down = results.filter(([, r]) => r.status !== 'ok').map(([n]) => n);
-        if (down.length) {
-          res.setHeader('Cache-Control', 'no-store');
-          return sendProblem(res, 503, 'not_ready', `unreachable: ${down.join(', ')}`, down.map((n) => ({ field: n, message: checks[n].error ?? 'down' })));
-        }
         res.setHeader('Cache-Control', 'no-store');
+        if (down.length) {
+          return sendProblem(res, 503, 'not_ready', `unreachable: ${down.join(', ')}`, down.map((n) => ({ field: n, message: 'unreachable' })));
+        }
         res.json({ status: 'ready', checks });
       },
-    })
-    .route({
-      method: 'get',
-      path: '/metrics',
-      summary: 'Prometheus metrics',
-      auth: 'public',
-      responses: { 200: { description: 'text exposition format', body: z.string(), contentType: 'text/plain' } },
-      handler: async (_input, res) => {
-        res.type(registry.contentType).send(await registry.metrics());
-      },
     });
+}
+
+/** Prometheus metrics: on the HTTP port, or on METRICS_PORT alone when that is set. No auth. */
+export function metricsRoutes(registry: Registry): RouteTable {
+  return new RouteTable().route({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    auth: 'public',
+    responses: { 200: { description: 'text exposition format', body: z.string(), contentType: 'text/plain' } },
+    handler: async (_input, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    },
+  });
 }

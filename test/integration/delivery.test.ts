@@ -64,6 +64,10 @@ function messageDoc(acct: TestAccount, domain: { id: string; domain: string }, r
   };
 }
 
+/** Verified and approved, so the domain may send: each attempt asks (relay-e2e reaches this through DNS). */
+const allowSending = (c: TestContainer, domainId: string) =>
+  c.mongo.collection('domains').updateOne({ _id: domainId } as never, { $set: { status: 'verified', approval: 'approved' } });
+
 const body = (domain: string, extra = '') =>
   `From: Sender <sender@${domain}>\r\nTo: rcpt@example.net\r\nSubject: hello\r\n${extra}\r\nHello there.\r\nSecond line.\r\n`;
 
@@ -103,6 +107,7 @@ describe('delivery', () => {
     rsa = await registerDomain(c.http, acct, 'rsa.example.test', 'rsa-2048');
     dual = await registerDomain(c.http, acct, 'dual.example.test', 'rsa-2048');
     for (const d of [rsa, dual]) {
+      await allowSending(c, d.id);
       const dkim = d.records.find((r: any) => r.purpose === 'dkim');
       published.set(dkim.name, dkim.value);
     }
@@ -340,6 +345,7 @@ describe('delivery', () => {
 
     it('keeps the signed message for GET /v1/messages/:queueId/raw and sends nothing', async () => {
       const d = await registerDomain(cap.http, capAcct, 'cap.example.test', 'rsa-2048');
+      await allowSending(cap, d.id);
       const dkim = d.records.find((r: any) => r.purpose === 'dkim');
       const to = rcpt();
       const doc = messageDoc(capAcct, d, to, body(d.domain));
