@@ -141,9 +141,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
     spfIncludeDomain: config.spf.includeDomain,
     propagationWindowMs: config.verification.propagationWindowMs,
   });
-  const approval = new ApprovalService(domainStore, clock, notifier);
+  const approval = new ApprovalService(domainStore, clock, notifier, new RedisLock(redis, config.queuePrefix));
   const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock, notifier);
-  const allowedIps = new AllowedIpService(domainStore, notifier, clock);
+  const allowedIps = new AllowedIpService(domainStore, notifier, clock, new RedisLock(redis, config.queuePrefix));
 
   const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
   const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);

@@ -7,6 +7,7 @@ import type { JobProducer } from '../queue/producers';
 import type { RedisLock } from '../queue/redis-lock';
 import type { DnsVerifier } from '../verification/dns-verifier';
 import type { CheckStore } from '../verification/check.store';
+import { domainLockKey, withDomainLock } from './domain-lock';
 import { applyCheck, INITIAL_CHECK_STATE, reopen, type StatePolicy } from './domain-state';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
@@ -76,14 +77,23 @@ export class LifecycleService {
     const now = this.clock.now();
     // A live worker clears its own outbox within moments; older ones were left by a crash.
     const stuck = await this.domains.findWithOutbox(new Date(now.getTime() - OUTBOX_GRACE_MS), 100);
-    for (const d of stuck) await this.publishOutbox(d);
+    for (const d of stuck) {
+      // Under the domain's lock, like every domain write; a domain being checked now is left to that check.
+      const token = await this.lock.acquire(domainLockKey(d._id), LOCK_TTL_MS);
+      if (!token) continue;
+      try {
+        await this.publishOutbox(d);
+      } finally {
+        await this.lock.release(domainLockKey(d._id), token).catch(() => {});
+      }
+    }
     const pruned = await this.checks.deleteOlderThan(new Date(now.getTime() - this.options.retention.maxAgeMs));
     return { republished: stuck.length, pruned };
   }
 
   /** Checks one domain now, under its lock. */
   async check(domainId: string, trigger: 'scheduled' | 'verify'): Promise<CheckOutcome> {
-    const token = await this.lock.acquire(`domain:${domainId}`, LOCK_TTL_MS);
+    const token = await this.lock.acquire(domainLockKey(domainId), LOCK_TTL_MS);
     if (!token) return 'locked';
     try {
       const d = await this.domains.findById(domainId);
@@ -145,7 +155,7 @@ export class LifecycleService {
       if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
       return 'checked';
     } finally {
-      await this.lock.release(`domain:${domainId}`, token).catch(() => {});
+      await this.lock.release(domainLockKey(domainId), token).catch(() => {});
     }
   }
 
@@ -192,8 +202,9 @@ export class LifecycleService {
     const now = this.clock.now();
     const reopening = reopen(d, now, this.options.propagationWindowMs);
     if (reopening) {
-      const reopened = { ...reopening, version: d.version + 1, updatedAt: now };
-      if (await this.domains.updateIfVersion(d._id, d.version, reopened)) d = { ...d, ...reopened };
+      const at = d;
+      const reopened = { ...reopening, version: at.version + 1, updatedAt: now };
+      if (await withDomainLock(this.lock, at._id, () => this.domains.updateIfVersion(at._id, at.version, reopened))) d = { ...at, ...reopened };
     }
     await this.producer.enqueueCheck(domainId);
     return toDomainResource(d);

@@ -1,5 +1,8 @@
 import request from 'supertest';
 import { ManualClock } from '../../src/clock';
+import { domainLockKey } from '../../src/domains/domain-lock';
+import { RedisLock } from '../../src/queue/redis-lock';
+import { until } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { expectMatchesDocument } from '../support/openapi';
 import { ADMIN_KEY, createTestContainer, type TestContainer } from '../support/services';
@@ -277,5 +280,30 @@ describe('approval', () => {
       expect.arrayContaining(['/v1/domains/{id}/questionnaire', '/v1/admin/domains/{id}/approve', '/v1/admin/domains/{id}/reject']),
     );
     expect(res.body.components.schemas.Questionnaire.required).toContain('consentStatement');
+  });
+
+  describe('writes and a running check of the same domain', () => {
+    // On FerretDB an update rewrites the whole document, so a check result written while an
+    // admin decides would undo the decision: every domain write waits for the domain's lock.
+    it('makes an admin decision wait for the check that holds the domain', async () => {
+      const d = await registerDomain(c.http, alice, 'locked.example.com', 'ed25519');
+      await markVerified(d.id);
+      const lock = new RedisLock(c.redis, c.config.queuePrefix);
+      const token = await lock.acquire(domainLockKey(d.id), 30_000);
+      expect(token).not.toBeNull();
+      let settled = false;
+      const approve = request(c.http).post(`/v1/admin/domains/${d.id}/approve`).set(admin).send({ reason: 'fine' }).then((r) => {
+        settled = true;
+        return r;
+      });
+      // It cannot finish while the check holds the lock: its write has not happened either.
+      await until(async () => (await c.redis.exists(`${c.config.queuePrefix}:lock:${domainLockKey(d.id)}`)) === 1);
+      await new Promise((r) => setTimeout(r, 300)); // proving a write does NOT happen needs time to pass
+      expect(settled).toBe(false);
+      expect((await stored(d.id))?.approval).toBe('not_submitted');
+      await lock.release(domainLockKey(d.id), token!);
+      expect((await approve).status).toBe(200);
+      expect((await stored(d.id))?.approval).toBe('approved');
+    });
   });
 });
