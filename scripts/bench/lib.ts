@@ -30,7 +30,7 @@ export function result(name: string, figures: Record<string, number | string>): 
 }
 
 /** Finds or starts MongoDB and Redis through the same chain as the tests. */
-export async function benchServices(): Promise<{ mongoUri: string; redisUrl: string; stop(): Promise<void> }> {
+export async function benchServices(): Promise<{ mongoUri: string; mongoSource: string; redisUrl: string; stop(): Promise<void> }> {
   const log = (m: string) => process.stderr.write(`[bench services] ${m}\n`);
   const opts = { env: process.env, log, scratchDir: mkdtempSync(join(tmpdir(), 'mailwarden-bench-')) };
   const handles: ServiceHandle[] = [];
@@ -40,6 +40,7 @@ export async function benchServices(): Promise<{ mongoUri: string; redisUrl: str
   handles.push(redis);
   return {
     mongoUri: mongo.uri,
+    mongoSource: mongo.source,
     redisUrl: redis.uri,
     stop: async () => {
       for (const h of handles.reverse()) await h.stop();
