@@ -85,6 +85,7 @@ async function main() {
     const stores = await benchServices();
     cleanup.add('stop the stores', () => stores.stop());
     const mongoUri = withDatabase(stores.mongoUri, `mwbench_relay_${stamp}`);
+    console.log(`stores: MongoDB API from ${stores.mongoSource} (${stores.mongoUri}), Redis ${stores.redisUrl}`);
     const queuePrefix = `{mwbench${stamp}}`;
     cleanup.add('drop the database and the Redis keys', async () => {
       const conn = await mongoose.createConnection(mongoUri, { serverSelectionTimeoutMS: 5000 }).asPromise();
