@@ -55,8 +55,8 @@ describe('classifyPart: only text/plain, text/html and mixed/alternative/related
     ['two Content-Type fields', { ...part(), contentType: [' text/plain', ' multipart/mixed; boundary=b'] }, /more than one Content-Type/],
     ['two Content-Disposition fields', { ...part(' text/plain'), contentDisposition: [' inline', ' attachment'] }, /more than one Content-Disposition/],
     ['two Content-Transfer-Encoding fields', { ...part(' text/plain'), contentTransferEncoding: [' 7bit', ' base64'] }, /more than one Content-Transfer-Encoding/],
-  ])('refuses %s', (_label, headers, reason, parent = null) => {
-    const verdict = classifyPart(headers as PartHeaders, parent as string | null);
+  ])('refuses %s', (_label, headers, reason, parent?: string) => {
+    const verdict = classifyPart(headers as PartHeaders, parent ?? null);
     expect(verdict.kind).toBe('refused');
     expect(verdict.kind === 'refused' && verdict.reason).toMatch(reason as RegExp);
   });
