@@ -51,9 +51,14 @@ class PartWalker extends Writable {
 
   override _write(data: SplitterChunk, _enc: BufferEncoding, done: (err?: Error) => void): void {
     if (this.refusal) return done();
-    if (data.type === 'node') this.onPart(data);
-    else if (data.type === 'body' && this.probe && data.node === this.probe.node) this.probe.probe.write(data.value);
-    this.checkProbe(false);
+    try {
+      if (data.type === 'node') this.onPart(data);
+      else if (data.type === 'body' && this.probe && data.node === this.probe.node) this.probe.probe.write(data.value);
+      this.checkProbe(false);
+    } catch (err) {
+      // Fail closed: a part this code cannot read is not let through (the reason is logged).
+      this.refuse(`a part that could not be read (${(err as Error).message})`);
+    }
     done();
   }
 

@@ -182,7 +182,7 @@ describe('relay DATA over STARTTLS+AUTH (SMTP_MAX_MESSAGE_BYTES 60 MiB)', () => 
     const refused: [string, string[], string[]][] = [
       ['a text part with Content-Disposition: attachment', ['Content-Disposition: attachment'], ['notes']],
       ['a text part with a name= parameter', ['Content-Type: text/plain; name="invoice.pdf"'], ['%PDF-1.4']],
-      ['an inline part with an RFC 2231 filename*=', ["Content-Disposition: inline; filename*=utf-8''invoice.pdf"], ['%PDF-1.4']],
+      ['an inline text part with an RFC 2231 filename*=', ['Content-Type: text/plain', "Content-Disposition: inline; filename*=utf-8''invoice.pdf"], ['%PDF-1.4']],
       ['a uuencoded file in a text body', [], ['Please find it below.', 'begin 644 invoice.pdf', 'M)5!$1BTQ+C0*', '`', 'end']],
       [
         'a uuencoded file in a base64 text body',

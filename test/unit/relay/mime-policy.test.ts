@@ -20,6 +20,7 @@ describe('classifyPart: only text/plain, text/html and mixed/alternative/related
     expect(classifyPart(headers, parent)).toEqual(verdict);
   });
 
+  // The parent's type is a default parameter: jest would take a fourth plain one for `done`.
   it.each([
     ['Content-Disposition filename', part(' text/plain', ' attachment; filename="a.txt"'), /file name/],
     ['Content-Disposition filename on an inline part', part(' text/plain', ' inline; filename=a.pdf'), /file name/],
@@ -55,8 +56,8 @@ describe('classifyPart: only text/plain, text/html and mixed/alternative/related
     ['two Content-Type fields', { ...part(), contentType: [' text/plain', ' multipart/mixed; boundary=b'] }, /more than one Content-Type/],
     ['two Content-Disposition fields', { ...part(' text/plain'), contentDisposition: [' inline', ' attachment'] }, /more than one Content-Disposition/],
     ['two Content-Transfer-Encoding fields', { ...part(' text/plain'), contentTransferEncoding: [' 7bit', ' base64'] }, /more than one Content-Transfer-Encoding/],
-  ])('refuses %s', (_label, headers, reason, parent?: string) => {
-    const verdict = classifyPart(headers as PartHeaders, parent ?? null);
+  ])('refuses %s', (_label, headers, reason, parent: string | null = null) => {
+    const verdict = classifyPart(headers as PartHeaders, parent);
     expect(verdict.kind).toBe('refused');
     expect(verdict.kind === 'refused' && verdict.reason).toMatch(reason as RegExp);
   });
