@@ -156,7 +156,8 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
       const user = userOf(session);
       inspectMessage(stream, options.maxMessageBytes)
         .then(async (message) => {
-          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded || message.tooBig) throw REPLIES.tooBig();
+          // smtp-server counts the same bytes as the inspector; either verdict is final.
+          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) throw REPLIES.tooBig();
           if (!user) throw REPLIES.authFailed();
           const envelope = {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',

@@ -13,7 +13,7 @@ import { clientNetwork } from './client-network';
 import { DeadlineExceededError, withDeadline } from './deadline';
 import type { InspectedMessage } from './message-inspector';
 import type { PolicyCache } from './policy-cache';
-import { REPLIES } from './smtp-replies';
+import { defectReply, REPLIES } from './smtp-replies';
 
 /** Who is sending, once AUTH succeeded. */
 export interface RelayUser {
@@ -130,11 +130,15 @@ export class RelayService {
   }
 
   /**
-   * End of DATA: the From: header must name the user's domain; the message is spooled
-   * in MongoDB, then its delivery job is enqueued, and only then is it accepted.
+   * End of DATA: a message the inspector found a defect in is refused (DESIGN §5), the
+   * From: header must name the user's domain; the message is spooled in MongoDB, then
+   * its delivery job is enqueued, and only then is it accepted.
    */
   async accept(user: RelayUser, envelope: { from: string; to: string[] }, message: InspectedMessage): Promise<string> {
-    if (message.attachment) throw REPLIES.attachments();
+    if (message.defect) {
+      this.logger.info({ domainId: user.domainId, defect: message.defect.kind, reason: 'reason' in message.defect ? message.defect.reason : undefined }, 'message refused');
+      throw defectReply(message.defect);
+    }
     const decision = await this.policy.decide(user.domainId);
     if (message.fromDomains.length === 0 || message.fromDomains.some((d) => d !== decision.domain)) throw REPLIES.fromNotPermitted();
     if (!decision.allowed) throw REPLIES.sendingSuspended(decision.domain, decision.reason);

@@ -162,6 +162,29 @@ export class SmtpTestClient {
     return this.next();
   }
 
+  /**
+   * After a 354: writes the chunks exactly as given (no dot-stuffing, no line-ending
+   * repair; the caller ends with `\r\n.\r\n`), waiting for the socket to drain between
+   * chunks, so a huge message never sits in memory; resolves with the reply.
+   */
+  async raw(chunks: Iterable<Buffer | string> | AsyncIterable<Buffer | string>): Promise<SmtpReply> {
+    for await (const chunk of chunks) {
+      if (this.closed) break;
+      if (!this.socket.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            this.socket.off('drain', done);
+            this.socket.off('close', done);
+            resolve();
+          };
+          this.socket.on('drain', done);
+          this.socket.on('close', done);
+        });
+      }
+    }
+    return this.next();
+  }
+
   /** A whole transaction after login. */
   async send(from: string, to: string[], message: string): Promise<SmtpReply> {
     const mail = await this.command(`MAIL FROM:<${from}>`);
