@@ -46,6 +46,8 @@ describe.each([
   async function spool(): Promise<{ queueId: string; rcpt: string }> {
     const acct = await createAccount(c.http);
     const domain = await registerDomain(c.http, acct, `tls-${randomBytes(3).toString('hex')}.example.test`, 'ed25519');
+    // Verified and approved, so the domain may send: each delivery attempt asks.
+    await c.mongo.collection('domains').updateOne({ _id: domain.id } as never, { $set: { status: 'verified', approval: 'approved' } });
     const rcpt = `r.${randomBytes(3).toString('hex')}@example.net`;
     const raw = Buffer.from(`From: <sender@${domain.domain}>\r\nTo: <${rcpt}>\r\nSubject: hi\r\n\r\nhello\r\n`);
     const now = new Date();
