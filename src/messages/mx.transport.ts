@@ -67,6 +67,9 @@ export class MxTransport {
   private readonly pool: MxConnectionPool<MxConnection>;
   private readonly session: MxSessionOptions;
   private closed = false;
+  /** Failed connection attempts so far, and the last one per destination key. */
+  private failureCount = 0;
+  private readonly failures = new Map<string, { seq: number; error: MxConnectError }>();
 
   constructor(
     resolver: CheckResolver,
@@ -187,8 +190,27 @@ export class MxTransport {
   private async lease(domain: string, hosts: MxHost[], tls: TlsPolicy): Promise<Lease> {
     // The destination is the MX host set: domains that share MX hosts share sessions.
     const key = `${tls}|${hosts.map((h) => `${h.priority}:${h.exchange}`).sort().join(',')}`;
+    const since = this.failureCount;
+    const open = async () => {
+      // Messages that were already waiting when an attempt to this destination failed share
+      // its failure, instead of each waiting out every MX host's time outs in turn.
+      const failed = this.failures.get(key);
+      if (failed && failed.seq > since) throw failed.error;
+      try {
+        const conn = await openMxConnection(domain, hosts, tls, this.session);
+        this.failures.delete(key);
+        return conn;
+      } catch (err) {
+        if (err instanceof MxConnectError) {
+          // Only a sharing optimisation: forgetting is always safe.
+          if (this.failures.size >= 10_000) this.failures.clear();
+          this.failures.set(key, { seq: ++this.failureCount, error: err });
+        }
+        throw err;
+      }
+    };
     for (;;) {
-      const { conn, reused } = await this.pool.acquire(key, () => openMxConnection(domain, hosts, tls, this.session));
+      const { conn, reused } = await this.pool.acquire(key, open);
       if (!reused) return { key, conn };
       try {
         await conn.reset();

@@ -25,6 +25,7 @@ const message = (recipients: string[]) => ({ from: 'sender@origin.test', recipie
 const DEAD_1 = '127.0.0.29';
 const DEAD_2 = '127.0.0.33';
 const SILENT = '127.0.0.31';
+const BUSY = '127.0.0.35';
 const STS_HOST = '127.0.0.40';
 
 describe('MxTransport: direct delivery to MX hosts', () => {
@@ -35,6 +36,8 @@ describe('MxTransport: direct delivery to MX hosts', () => {
   let port: number;
   let silent: TcpServer;
   const silentSockets = new Set<Socket>();
+  let busy: TcpServer;
+  let busyConnections = 0;
   let sts: HttpsServer;
   const policyFetches = new Map<string, number>();
   /** The policy hosts' certificates, by host name. */
@@ -105,6 +108,13 @@ describe('MxTransport: direct delivery to MX hosts', () => {
       s.on('close', () => silentSockets.delete(s));
     });
     await new Promise<void>((resolve) => silent.listen(port, SILENT, resolve));
+    // Greets with 421 and hangs up, counting who came.
+    busy = createTcpServer((s) => {
+      busyConnections++;
+      s.on('error', () => {});
+      s.end('421 4.3.2 Too busy, come back later\r\n');
+    });
+    await new Promise<void>((resolve) => busy.listen(port, BUSY, resolve));
 
     const fallback = stsCerts.get('mta-sts.sts.test')!;
     const sni = (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => cb(null, contexts.get(name));
@@ -125,6 +135,7 @@ describe('MxTransport: direct delivery to MX hosts', () => {
     mx('pref.test', [30, 'mx3.pref.test', '127.0.0.21'], [10, 'mx1.pref.test', DEAD_1], [20, 'mx2.pref.test', '127.0.0.25']);
     mx('slow.test', [10, 'mx1.slow.test', SILENT], [20, 'mx2.slow.test', '127.0.0.25']);
     mx('down.test', [10, 'mx1.down.test', DEAD_1], [20, 'mx2.down.test', DEAD_2]);
+    mx('busy.test', [10, 'mx.busy.test', BUSY]);
     mx('batch.test', [10, 'mx.batch.test', '127.0.0.26']);
     mx('seq.test', [10, 'mx.seq.test', '127.0.0.27']);
     mx('idle.test', [10, 'mx.idle.test', '127.0.0.34']);
@@ -148,6 +159,7 @@ describe('MxTransport: direct delivery to MX hosts', () => {
     await Promise.all([
       ...Object.values(sinks).map((s) => s.close()),
       new Promise((r) => silent.close(r)),
+      new Promise((r) => busy.close(r)),
       new Promise((r) => sts.close(r)),
       dns.close(),
     ]);
@@ -231,6 +243,20 @@ describe('MxTransport: direct delivery to MX hosts', () => {
     expect(r).toMatchObject({ outcome: 'deferred', reply: null });
     expect(r.reason).toContain(`mx1.down.test[${DEAD_1}]`);
     expect(r.reason).toContain(`mx2.down.test[${DEAD_2}]`);
+  });
+
+  it('defers with the greeting that refused the session, and lets messages queued behind a failed attempt share its failure', async () => {
+    const limited = make({ maxConnectionsPerDestination: 1 });
+    const results = await Promise.all(['q1', 'q2', 'q3', 'q4'].map((l) => limited.deliver(message([`${l}@busy.test`]))));
+    for (const [r] of results) {
+      expect(r).toMatchObject({ outcome: 'deferred', reply: { code: 421, enhanced: '4.3.2', message: 'Too busy, come back later' }, remoteHost: `mx.busy.test[${BUSY}]` });
+    }
+    // One attempt answered all four messages, which were waiting for it.
+    expect(busyConnections).toBe(1);
+    // A later message tries again.
+    const [again] = await limited.deliver(message(['q5@busy.test']));
+    expect(again.outcome).toBe('deferred');
+    expect(busyConnections).toBe(2);
   });
 
   it('applies a 554 after DATA to every recipient accepted at RCPT TO, and a 451 after DATA defers them', async () => {
