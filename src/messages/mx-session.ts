@@ -103,6 +103,8 @@ export class MxConnection implements Poolable {
   quit(): void {
     this.open = false;
     this.smtp.quit();
+    // A server that never answers QUIT does not hold the socket until the socket time out.
+    setTimeout(() => this.smtp.close(), 2000).unref();
   }
 
   destroy(): void {
