@@ -142,6 +142,10 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       SMARTHOST_TLS: z.preprocess(unset, z.enum(['required', 'optional']).default('required')),
       SMARTHOST_TLS_REJECT_UNAUTHORIZED: bool().default(true),
       DELIVERY_RETRY_BASE_MS: integer(1).default(60_000),
+      MX_PORT: port().default(25),
+      MX_MAX_CONNECTIONS_PER_DOMAIN: integer(1).default(5),
+      MTA_STS_PORT: port().default(443),
+      MTA_STS_CA_FILE: text().optional(),
       TLS_CERT_FILE: text().optional(),
       TLS_KEY_FILE: text().optional(),
       SMTP_MAX_MESSAGE_BYTES: integer(1024).default(10 * 1024 * 1024),
@@ -227,6 +231,16 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
       smarthostTls: e.SMARTHOST_TLS,
       smarthostTlsRejectUnauthorized: e.SMARTHOST_TLS_REJECT_UNAUTHORIZED,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
+      mx: {
+        /** Port of the recipient domains' MX hosts (25; tests use a high port on 127.0.0.x). */
+        port: e.MX_PORT,
+        /** Connections open at once to one destination (one set of MX hosts). */
+        maxConnectionsPerDomain: e.MX_MAX_CONNECTIONS_PER_DOMAIN,
+        /** HTTPS port of the mta-sts.<domain> policy host (443; tests serve the policy elsewhere). */
+        mtaStsPort: e.MTA_STS_PORT,
+        /** PEM file of CAs trusted besides the system's, for MTA-STS policy hosts and MX certificates. */
+        mtaStsCaFile: e.MTA_STS_CA_FILE,
+      },
     },
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES },
     logLevel: e.LOG_LEVEL,
