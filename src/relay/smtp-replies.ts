@@ -22,6 +22,9 @@ export const REPLIES = {
   fromNotPermitted: () => new SmtpRejection(553, '5.7.1 From header not permitted'),
   tooManyRecipients: (max: number) => new SmtpRejection(452, `4.5.3 Too many recipients (at most ${max})`),
   tooManyConnections: () => new SmtpRejection(421, '4.7.0 Too many connections from your address, try again later'),
+  recipientSuppressed: () => new SmtpRejection(550, '5.1.1 Recipient address is suppressed'),
+  rateExceeded: () => new SmtpRejection(451, '4.7.1 Sending rate exceeded, try again later'),
+  dailyQuotaExceeded: () => new SmtpRejection(452, '4.5.3 Daily sending quota exceeded'),
 } as const;
 
 /** An error as smtp-server sends it: `err.responseCode` and the reply text. */
