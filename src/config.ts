@@ -153,6 +153,9 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       WEBHOOK_ALLOW_PRIVATE: bool().default(false),
       WEBHOOK_RETRY_BASE_MS: integer(1).default(5000),
       WEBHOOK_DISABLE_AFTER_FAILURES: integer(1).default(5),
+      // SES's starting production quota: 14 recipients a second, 50,000 a day, per domain.
+      DEFAULT_RATE_PER_SECOND: integer(1).default(14),
+      DEFAULT_DAILY_QUOTA: integer(1).default(50_000),
       LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
       QUEUE_PREFIX: text().default('{mw}'),
       RELAY_HOSTNAME: text().default(hostname()),
@@ -243,6 +246,8 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
       },
     },
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES },
+    /** A domain's sending limits unless an admin set its own (PUT /v1/admin/domains/:id/limits). */
+    sendingLimits: { rateLimitPerSecond: e.DEFAULT_RATE_PER_SECOND, dailyQuota: e.DEFAULT_DAILY_QUOTA },
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,
     dataDir: e.DATA_DIR,

@@ -18,6 +18,13 @@ import { createQueueConnection, QueueRegistry } from './queue/queues';
 import { JobProducer } from './queue/producers';
 import { RedisLock } from './queue/redis-lock';
 import { FixedWindowLimiter } from './limits/fixed-window-limiter';
+import { SendingQuota } from './limits/sending-quota';
+import { DomainQuotaView } from './domains/sending-limits';
+import { sendingLimitsRoutes } from './domains/sending-limits.router';
+import { SuppressionService } from './suppressions/suppression.service';
+import { SuppressionStore } from './suppressions/suppression.store';
+import { suppressionsRoutes } from './suppressions/suppressions.router';
+import { SuppressionCache } from './relay/suppression-cache';
 import { DomainStore } from './domains/domain.store';
 import type { Server } from 'node:http';
 import { createHttpApp, createMetricsApp } from './http/app';
@@ -34,7 +41,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhookService } from './webhooks/webhook.service';
 import { WebhookStore } from './webhooks/webhook.store';
 import type { HostLookup } from './webhooks/ssrf-guard';
-import { allowlistChannel, ChangeNotifier, policyChannel, smtpUserRemovedChannel } from './events/change-notifier';
+import { allowlistChannel, ChangeNotifier, policyChannel, smtpUserRemovedChannel, suppressionChannel } from './events/change-notifier';
 import { SendingPolicy } from './sending-policy/sending-policy.service';
 import { policyRoutes } from './sending-policy/policy.router';
 import { accountsRoutes } from './accounts/accounts.router';
@@ -133,17 +140,22 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const smtpUserStore = new SmtpUserStore(mongo);
   await Promise.all([accountStore.init(), domainStore.init(), checkStore.init(), eventStore.init(), smtpUserStore.init()]);
   await messageStore.init();
+  const suppressionStore = new SuppressionStore(mongo);
+  await suppressionStore.init();
 
   const cipher = new KeyCipher([config.masterKey]);
   const accounts = new AccountService(accountStore, clock, config.adminApiKey);
   const notifier = new ChangeNotifier((channel, message) => redis.publish(channel, message), config.queuePrefix);
-  const domains = new DomainService(domainStore, smtpUserStore, cipher, clock, notifier, {
+  const sendingQuota = new SendingQuota(redis, config.queuePrefix);
+  const domainQuota = new DomainQuotaView(sendingQuota, config.sendingLimits, clock, logger);
+  const domains = new DomainService(domainStore, smtpUserStore, cipher, clock, notifier, domainQuota, {
     spfIncludeDomain: config.spf.includeDomain,
     propagationWindowMs: config.verification.propagationWindowMs,
   });
   const approval = new ApprovalService(domainStore, clock, notifier, new RedisLock(redis, config.queuePrefix));
   const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock, notifier);
   const allowedIps = new AllowedIpService(domainStore, notifier, clock, new RedisLock(redis, config.queuePrefix));
+  const suppressions = new SuppressionService(suppressionStore, notifier, clock);
 
   const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
   const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);
@@ -188,7 +200,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     },
   );
 
-  const sendingPolicy = new SendingPolicy(domainStore);
+  const sendingPolicy = new SendingPolicy(domainStore, config.sendingLimits);
   const delivery = new DeliveryService(
     messageStore,
     domainStore,
@@ -248,6 +260,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
       allowedIpsRoutes(allowedIps),
       policyRoutes(sendingPolicy),
       webhooksRoutes(webhooks),
+      suppressionsRoutes(suppressions),
+      sendingLimitsRoutes(domains),
     ],
     version: VERSION,
     probes,
@@ -279,12 +293,14 @@ export async function createContainer(config: Config, logger: Logger, options: C
       (_id, { username }) => username && sessions.userRemoved(username),
       () => void sessions.revalidate().catch(warn('session revalidation failed')),
     );
+    const suppressed = new SuppressionCache((accountId, address) => suppressions.lookup(accountId, address), () => subscriber.live, clock);
+    subscriber.on(suppressionChannel(config.queuePrefix), (accountId, m) => m.address && suppressed.invalidate(accountId, m.address), () => suppressed.clear());
     await subscriber.subscribe();
     await allowlist.refresh();
     // A safety net for a missed message; changes normally arrive over pub/sub at once.
     const refresher = setInterval(() => void refreshAll().catch(warn('allowlist refresh failed')), 5 * 60_000);
     refresher.unref();
-    const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), clock, logger, {
+    const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), suppressed, sendingQuota, clock, logger, {
       maxAuthFailures: 5,
       maxUsernameFailures: 20,
       authFailureWindowMs: 15 * 60_000,
@@ -454,7 +470,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     redis,
     cipher,
     stores: { accounts: accountStore, domains: domainStore, smtpUsers: smtpUserStore },
-    services: { accounts, domains, approval, smtpUsers, allowedIps },
+    services: { accounts, domains, approval, smtpUsers, allowedIps, suppressions },
     dns: { client: dnsClient, verifier },
     lifecycle,
     queues,

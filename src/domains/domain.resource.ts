@@ -43,6 +43,18 @@ export interface DomainResource {
   review?: { reason: string | null; reviewedAt: string; approvedAt: string | null };
   /** CIDRs that may connect to the relay for this domain; [] lets nobody in. */
   allowedIps: string[];
+  /** The sending limits and today's usage (GET /v1/domains[/:id], POST /v1/domains and the admin limits route). */
+  quota?: DomainQuota;
+}
+
+/** A domain's sending limits (counted per recipient) and today's usage. */
+export interface DomainQuota {
+  rateLimitPerSecond: number;
+  dailyQuota: number;
+  /** Recipients accepted since 00:00 UTC; null when the counters cannot be read. */
+  sentToday: number | null;
+  /** When the daily count starts again (the next 00:00 UTC). */
+  resetsAt: string;
 }
 
 const isoDate = z.iso.datetime();
@@ -50,6 +62,19 @@ const isoDate = z.iso.datetime();
 export const sendingDecisionSchema = z
   .strictObject({ allowed: z.boolean(), reason: z.string() })
   .meta({ id: 'SendingDecision', description: 'may the domain send now, and why' });
+
+export const domainQuotaSchema = z
+  .strictObject({
+    rateLimitPerSecond: z.number().int().meta({ description: 'recipients per second the relay accepts; beyond: 451 4.7.1' }),
+    dailyQuota: z.number().int().meta({ description: 'recipients per UTC day the relay accepts; beyond: 452 4.5.3' }),
+    sentToday: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'recipients accepted since 00:00 UTC; null when the counters (Redis) cannot be read' }),
+    resetsAt: isoDate.meta({ description: 'when the daily count starts again (the next 00:00 UTC)' }),
+  })
+  .meta({ id: 'DomainQuota', description: 'sending limits, counted per recipient at RCPT TO, and today\'s usage' });
 
 const domainRecordSchema = z.strictObject({
   purpose: z.enum(['spf', 'dkim']),
@@ -109,6 +134,9 @@ export const domainResourceSchema = z
       .optional()
       .meta({ description: 'the latest admin decision; it stays visible after the owner resubmits' }),
     allowedIps: z.array(z.string()).meta({ description: 'CIDRs that may connect to the relay; [] lets nobody in' }),
+    quota: domainQuotaSchema
+      .optional()
+      .meta({ description: 'shown by GET /v1/domains, GET /v1/domains/{id}, POST /v1/domains and PUT /v1/admin/domains/{id}/limits' }),
   })
   .meta({ id: 'Domain', description: 'The domain resource' });
 
@@ -132,7 +160,8 @@ function state(r: RecordStateDoc | undefined) {
   };
 }
 
-export function toDomainResource(doc: DomainDoc): DomainResource {
+/** The domain resource; `quota` only where the caller read the usage. */
+export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainResource {
   const spf = latest(doc, 'spf', null);
   const spfRecordValue = spf?.suggested ?? spfValue(doc.spfInclude);
   const records: DomainResource['records'] = [
@@ -174,5 +203,6 @@ export function toDomainResource(doc: DomainDoc): DomainResource {
     ...(doc.reviewedAt
       ? { review: { reason: doc.approvalReason ?? null, reviewedAt: iso(doc.reviewedAt)!, approvedAt: iso(doc.approvedAt ?? null) } }
       : {}),
+    ...(quota ? { quota } : {}),
   };
 }

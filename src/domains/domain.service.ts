@@ -8,6 +8,7 @@ import type { KeyCipher } from '../keys/key-cipher';
 import type { DomainDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
+import type { DomainQuotaView } from './sending-limits';
 
 export interface DomainServiceOptions {
   spfIncludeDomain: string;
@@ -34,6 +35,7 @@ export class DomainService {
     private readonly cipher: KeyCipher,
     private readonly clock: Clock,
     private readonly notifier: ChangeNotifier,
+    private readonly quota: DomainQuotaView,
     private readonly options: DomainServiceOptions,
   ) {}
 
@@ -86,21 +88,36 @@ export class DomainService {
       if (isDuplicateKeyError(err)) throw new ConflictError(`${domain} is already registered for this account`);
       throw err;
     }
-    return toDomainResource(doc);
+    return toDomainResource(doc, this.quota.fresh(doc));
   }
 
-  /** One domain of the account; NotFoundError for any other account's id. */
+  /** One domain of the account, with its sending limits and usage; NotFoundError for any other account's id. */
   async get(accountId: string, id: string): Promise<DomainResource> {
     const doc = await this.store.findForAccount(accountId, id);
     if (!doc) throw new NotFoundError('domain');
-    return toDomainResource(doc);
+    const [quota] = await this.quota.of([doc]);
+    return toDomainResource(doc, quota);
   }
 
   /** A page of the account's domains, oldest first; pass nextCursor as `after` for the next page. */
   async list(accountId: string, limit: number, after?: string): Promise<DomainPage> {
     const docs = await this.store.listForAccount(accountId, limit + 1, after);
     const page = docs.slice(0, limit);
-    return { data: page.map(toDomainResource), nextCursor: docs.length > limit ? page[page.length - 1]._id : null };
+    const quotas = await this.quota.of(page);
+    return { data: page.map((d, i) => toDomainResource(d, quotas[i])), nextCursor: docs.length > limit ? page[page.length - 1]._id : null };
+  }
+
+  /**
+   * Sets any account's domain's sending limits (admin): recipients per second and per UTC
+   * day, a null limit going back to the configured default. Relays apply them once the
+   * change reaches them over pub/sub. NotFoundError when there is no such domain.
+   */
+  async setSendingLimits(id: string, limits: { rateLimitPerSecond?: number | null; dailyQuota?: number | null }): Promise<DomainResource> {
+    const doc = await this.store.setSendingLimits(id, limits, this.clock.now());
+    if (!doc) throw new NotFoundError('domain');
+    await this.notifier.policyChanged(id);
+    const [quota] = await this.quota.of([doc]);
+    return toDomainResource(doc, quota);
   }
 
   /** Removes the domain, which ends its checks, and its SMTP users. */

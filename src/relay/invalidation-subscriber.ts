@@ -1,11 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { InvalidationMessage } from '../events/change-notifier';
 import type { Logger } from '../logger';
-
-/** What an invalidation carries: always the domain, and for a removed SMTP user its name. */
-export interface InvalidationMessage {
-  domainId: string;
-  username?: string;
-}
 
 /**
  * One Redis subscriber connection for the relay's caches. `live` is true only while
@@ -22,11 +17,9 @@ export class InvalidationSubscriber {
   ) {
     redis.on('message', (channel: string, message: string) => {
       try {
-        const parsed = JSON.parse(message) as Partial<InvalidationMessage>;
-        if (typeof parsed.domainId === 'string' && parsed.domainId) {
-          const username = typeof parsed.username === 'string' ? parsed.username : undefined;
-          this.handlers.get(channel)?.onMessage(parsed.domainId, { domainId: parsed.domainId, username });
-        }
+        const parsed = JSON.parse(message) as InvalidationMessage;
+        const id = parsed.domainId ?? parsed.accountId;
+        if (typeof id === 'string' && id) this.handlers.get(channel)?.onMessage(id, parsed);
       } catch {
         this.logger.warn({ channel }, 'ignored a malformed invalidation message');
       }
@@ -35,7 +28,8 @@ export class InvalidationSubscriber {
     redis.on('ready', () => void this.subscribe().catch((err) => this.logger.warn({ err: (err as Error).message }, 'resubscribe failed')));
   }
 
-  on(channel: string, onMessage: (domainId: string, message: InvalidationMessage) => void, reset: () => void): void {
+  /** `onMessage` gets the message's domainId (or, lacking one, its accountId) and the whole message. */
+  on(channel: string, onMessage: (id: string, message: InvalidationMessage) => void, reset: () => void): void {
     this.handlers.set(channel, { onMessage, reset });
   }
 

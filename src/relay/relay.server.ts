@@ -144,13 +144,16 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
         (err) => callback(toSmtpError(err)),
       );
     },
-    onRcptTo(_address, session, callback) {
-      try {
-        relay.checkRecipientCount(session.envelope.rcptTo.length);
-        callback();
-      } catch (err) {
-        callback(toSmtpError(err));
-      }
+    onRcptTo(address, session, callback) {
+      const user = userOf(session);
+      if (!user) return callback(toSmtpError(REPLIES.authFailed()));
+      relay.checkRecipient(user, address.address, session.envelope.rcptTo.length).then(
+        () => callback(),
+        (err) => {
+          if (!(err instanceof Error) || !('smtpCode' in err)) logger.warn({ err: (err as Error)?.message }, 'relay: recipient not accepted');
+          callback(toSmtpError(err));
+        },
+      );
     },
     onData(stream, session, callback) {
       const user = userOf(session);

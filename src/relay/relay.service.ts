@@ -5,6 +5,7 @@ import { verifyPasswordOrDummy } from '../smtp-users/smtp-password';
 import { isSmtpUsername } from '../smtp-users/smtp-user.service';
 import { isDuplicateKeyError } from '../errors';
 import type { FixedWindowLimiter } from '../limits/fixed-window-limiter';
+import type { SendingQuota } from '../limits/sending-quota';
 import type { Logger } from '../logger';
 import type { MessageStore } from '../messages/message.store';
 import type { JobProducer } from '../queue/producers';
@@ -14,6 +15,7 @@ import { DeadlineExceededError, withDeadline } from './deadline';
 import type { InspectedMessage } from './message-inspector';
 import type { PolicyCache } from './policy-cache';
 import { defectReply, REPLIES } from './smtp-replies';
+import type { SuppressionCache } from './suppression-cache';
 
 /** Who is sending, once AUTH succeeded. */
 export interface RelayUser {
@@ -57,6 +59,8 @@ export class RelayService {
     private readonly policy: PolicyCache,
     private readonly allowlist: AllowlistCache,
     private readonly limiter: FixedWindowLimiter,
+    private readonly suppressions: SuppressionCache,
+    private readonly quota: SendingQuota,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: RelayOptions,
@@ -127,6 +131,25 @@ export class RelayService {
 
   checkRecipientCount(current: number): void {
     if (current >= this.options.maxRecipients) throw REPLIES.tooManyRecipients(this.options.maxRecipients);
+  }
+
+  /**
+   * RCPT TO, `current` recipients already accepted: within the recipient limit, not on the
+   * account's suppression list (served from the in-process cache), the domain still allowed
+   * to send, and within its per-second rate and daily quota, where it is counted (one Redis
+   * script, under the deadline). A refused recipient counts nowhere, and the transaction goes on.
+   */
+  async checkRecipient(user: RelayUser, address: string, current: number): Promise<void> {
+    this.checkRecipientCount(current);
+    if (await this.suppressions.isSuppressed(user.accountId, address)) throw REPLIES.recipientSuppressed();
+    const decision = await this.policy.decide(user.domainId);
+    // Suspended since MAIL FROM: say so, rather than count against limits of a domain that may not send.
+    if (!decision.allowed) throw REPLIES.sendingSuspended(decision.domain, decision.reason);
+    // A count that lands after its deadline counts a recipient the client was told to retry:
+    // the quota errs on the side of the limit.
+    const verdict = await this.redis(this.quota.hit(user.domainId, decision.limits, this.clock.now()), 'sending quota');
+    if (verdict === 'daily') throw REPLIES.dailyQuotaExceeded();
+    if (verdict === 'rate') throw REPLIES.rateExceeded();
   }
 
   /**

@@ -11,6 +11,8 @@ import { startRelayServer, type RunningRelay } from '../../src/relay/relay.serve
 import { RelayService } from '../../src/relay/relay.service';
 import { tlsSource } from '../../src/relay/tls';
 import { SendingPolicy } from '../../src/sending-policy/sending-policy.service';
+import { SuppressionCache } from '../../src/relay/suppression-cache';
+import { SendingQuota } from '../../src/limits/sending-quota';
 import { TestDnsServer } from '../support/dns-server';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
@@ -230,9 +232,11 @@ describe('relay allowlist: a network removed while a full reload was reading doe
       c.stores.smtpUsers,
       c.messages,
       new JobProducer(c.queues, { deliveryRetryBaseMs: 1000, webhookRetryBaseMs: 1000 }),
-      new PolicyCache((id) => new SendingPolicy(c.stores.domains).forDomain(id), () => subscriber.live, c.clock),
+      new PolicyCache((id) => new SendingPolicy(c.stores.domains, c.config.sendingLimits).forDomain(id), () => subscriber.live, c.clock),
       allowlist,
       new FixedWindowLimiter(c.redis, prefix),
+      new SuppressionCache((accountId, address) => c.services.suppressions.lookup(accountId, address), () => subscriber.live, c.clock),
+      new SendingQuota(c.redis, prefix),
       c.clock,
       logger,
       { maxAuthFailures: 5, maxUsernameFailures: 20, authFailureWindowMs: 60_000, maxRecipients: 50, redisDeadlineMs: 2000 },

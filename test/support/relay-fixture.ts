@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { RunningRelayRole } from '../../src/container';
+import type { ContainerOptions, RunningRelayRole } from '../../src/container';
 import { createAccount, registerDomain, type TestAccount } from './factories';
 import { createTestContainer, type TestContainer } from './services';
 import { SmtpTestClient } from './smtp-client';
@@ -20,14 +20,16 @@ export interface RelayFixture {
 /**
  * Starts a relay on 127.0.0.1 (port 0) for sender.example.com, whose allowed networks are
  * `cidrs` (default 127.0.0.0/24: tests can bind any 127.0.0.x as a distinct client), and
- * waits until the allowlist lets `cidrs`' first address in.
+ * waits until the allowlist lets `cidrs`' first address in. `options` go to the container
+ * (a ManualClock, for one).
  */
 export async function startRelayFixture(
   overrides: Record<string, string> = {},
   cidrs: string[] = ['127.0.0.0/24'],
   clientIp = '127.0.0.1',
+  options: ContainerOptions = {},
 ): Promise<RelayFixture> {
-  const c = await createTestContainer({ SMTP_PORT: '0', SMTP_HOST: '127.0.0.1', ...overrides });
+  const c = await createTestContainer({ SMTP_PORT: '0', SMTP_HOST: '127.0.0.1', ...overrides }, options);
   const relay = await c.start('relay');
   const acct = await createAccount(c.http);
   const domain = await registerDomain(c.http, acct, 'sender.example.com', 'ed25519');

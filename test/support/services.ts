@@ -26,6 +26,8 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     DNS_ALLOW_PRIVATE: 'true',
     LOG_LEVEL: 'silent',
     QUEUE_PREFIX: `{${uniqueName('mwt')}}`,
+    // Tests send in bursts; the per-domain rate is tested with limits set through the admin route.
+    DEFAULT_RATE_PER_SECOND: '10000',
     ...overrides,
   };
 }

@@ -97,6 +97,16 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...good, SMTP_MAX_CLIENTS: 'lots' })).toEqual(['SMTP_MAX_CLIENTS: must be a whole number']);
   });
 
+  it('takes the default sending limits from DEFAULT_RATE_PER_SECOND and DEFAULT_DAILY_QUOTA (14 and 50000 unset)', () => {
+    expect(loadConfig(good, noResolvConf).sendingLimits).toEqual({ rateLimitPerSecond: 14, dailyQuota: 50_000 });
+    const set = loadConfig({ ...good, DEFAULT_RATE_PER_SECOND: '100', DEFAULT_DAILY_QUOTA: '2000000' }, noResolvConf);
+    expect(set.sendingLimits).toEqual({ rateLimitPerSecond: 100, dailyQuota: 2_000_000 });
+    expect(problemsOf({ ...good, DEFAULT_RATE_PER_SECOND: '0', DEFAULT_DAILY_QUOTA: 'lots' })).toEqual([
+      expect.stringMatching(/^DEFAULT_RATE_PER_SECOND: /),
+      'DEFAULT_DAILY_QUOTA: must be a whole number',
+    ]);
+  });
+
   it('reports every bad variable at once', () => {
     const problems = problemsOf({
       NODE_ENV: 'production',
