@@ -108,6 +108,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
     .object({
       NODE_ENV: z.preprocess(unset, z.string().default('development')),
       PORT: port().default(8080),
+      METRICS_PORT: port().optional(),
       HOST: text().default('0.0.0.0'),
       SMTP_PORT: port().default(production ? 587 : 2587),
       SMTP_HOST: text().default('0.0.0.0'),
@@ -118,6 +119,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       DNS_RESOLVERS: z.preprocess((v) => unset(v) ?? defaultResolvers(), resolverList),
       DNS_AUTH_PORT: port().default(53),
       DNS_TIMEOUT_MS: integer(1).default(2000),
+      DNS_ALLOW_PRIVATE: bool().default(false),
       OUTBOUND_IPS: ipList,
       SPF_INCLUDE_DOMAIN: text()
         .default('_spf.mailwarden.local')
@@ -137,11 +139,17 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       SMARTHOST_URL: text()
         .default('smtp://127.0.0.1:25')
         .refine((v) => /^smtps?:\/\/[^/]+/.test(v), 'must be an smtp:// or smtps:// URL'),
+      SMARTHOST_TLS: z.preprocess(unset, z.enum(['required', 'optional']).default('required')),
       SMARTHOST_TLS_REJECT_UNAUTHORIZED: bool().default(true),
       DELIVERY_RETRY_BASE_MS: integer(1).default(60_000),
+      MX_PORT: port().default(25),
+      MX_MAX_CONNECTIONS_PER_DOMAIN: integer(1).default(5),
+      MTA_STS_PORT: port().default(443),
+      MTA_STS_CA_FILE: text().optional(),
       TLS_CERT_FILE: text().optional(),
       TLS_KEY_FILE: text().optional(),
       SMTP_MAX_MESSAGE_BYTES: integer(1024).default(10 * 1024 * 1024),
+      SMTP_MAX_CLIENTS: integer(1).default(1000),
       WEBHOOK_ALLOW_PRIVATE: bool().default(false),
       WEBHOOK_RETRY_BASE_MS: integer(1).default(5000),
       WEBHOOK_DISABLE_AFTER_FAILURES: integer(1).default(5),
@@ -149,18 +157,27 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       MAX_WEBHOOKS_PER_ACCOUNT: integer(1).default(25),
       API_RATE_PER_SECOND: integer(1).default(20),
       API_RATE_BURST: integer(1).default(50),
+      // SES's starting production quota: 14 recipients a second, 50,000 a day, per domain.
+      DEFAULT_RATE_PER_SECOND: integer(1).default(14),
+      DEFAULT_DAILY_QUOTA: integer(1).default(50_000),
       LOG_LEVEL: z.preprocess(unset, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
       QUEUE_PREFIX: text().default('{mw}'),
       RELAY_HOSTNAME: text().default(hostname()),
       DATA_DIR: text().default('./data'),
+      SHUTDOWN_GRACE_MS: integer(0).default(10_000),
     });
 }
 
 /** Rules that span variables; checked on the raw environment so they are reported with the rest. */
 function crossFieldProblems(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
-  if (Boolean(unset(env.TLS_CERT_FILE)) !== Boolean(unset(env.TLS_KEY_FILE))) {
-    problems.push(`${env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: TLS_CERT_FILE and TLS_KEY_FILE go together`);
+  const certFile = Boolean(unset(env.TLS_CERT_FILE));
+  const keyFile = Boolean(unset(env.TLS_KEY_FILE));
+  if (certFile !== keyFile) {
+    problems.push(`${certFile ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: TLS_CERT_FILE and TLS_KEY_FILE go together`);
+  } else if (!certFile && env.NODE_ENV === 'production') {
+    // Production never generates anything (DESIGN §7): a self-signed relay certificate included.
+    for (const name of ['TLS_CERT_FILE', 'TLS_KEY_FILE']) problems.push(`${name}: is required when NODE_ENV=production (no self-signed certificate in production)`);
   }
   if (env.DELIVERY_MODE === 'mx') problems.push('DELIVERY_MODE: mx delivery is not available yet; use smarthost or capture');
   return problems;
@@ -185,12 +202,13 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
   return {
     env: e.NODE_ENV,
     production: e.NODE_ENV === 'production',
-    http: { port: e.PORT, host: e.HOST },
+    http: { port: e.PORT, host: e.HOST, metricsPort: e.METRICS_PORT },
     smtp: {
       port: e.SMTP_PORT,
       host: e.SMTP_HOST,
       hostname: e.RELAY_HOSTNAME,
       maxMessageBytes: e.SMTP_MAX_MESSAGE_BYTES,
+      maxClients: e.SMTP_MAX_CLIENTS,
       tlsCertFile: e.TLS_CERT_FILE,
       tlsKeyFile: e.TLS_KEY_FILE,
     },
@@ -198,7 +216,7 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
     redisUrl: e.REDIS_URL,
     masterKey: Buffer.from(e.MASTER_KEY, 'base64'),
     adminApiKey: e.ADMIN_API_KEY,
-    dns: { resolvers: e.DNS_RESOLVERS, authPort: e.DNS_AUTH_PORT, timeoutMs: e.DNS_TIMEOUT_MS },
+    dns: { resolvers: e.DNS_RESOLVERS, authPort: e.DNS_AUTH_PORT, timeoutMs: e.DNS_TIMEOUT_MS, allowPrivate: e.DNS_ALLOW_PRIVATE },
     spf: { outboundIps: e.OUTBOUND_IPS, includeDomain: e.SPF_INCLUDE_DOMAIN.toLowerCase() },
     verification: {
       propagationWindowMs: e.PROPAGATION_WINDOW_MS,
@@ -216,8 +234,20 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
     delivery: {
       mode: e.DELIVERY_MODE,
       smarthostUrl: e.SMARTHOST_URL,
+      /** For smtp:// smarthosts: `required` refuses to send without STARTTLS. */
+      smarthostTls: e.SMARTHOST_TLS,
       smarthostTlsRejectUnauthorized: e.SMARTHOST_TLS_REJECT_UNAUTHORIZED,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
+      mx: {
+        /** Port of the recipient domains' MX hosts (25; tests use a high port on 127.0.0.x). */
+        port: e.MX_PORT,
+        /** Connections open at once to one destination (one set of MX hosts). */
+        maxConnectionsPerDomain: e.MX_MAX_CONNECTIONS_PER_DOMAIN,
+        /** HTTPS port of the mta-sts.<domain> policy host (443; tests serve the policy elsewhere). */
+        mtaStsPort: e.MTA_STS_PORT,
+        /** PEM file of CAs trusted besides the system's, for MTA-STS policy hosts and MX certificates. */
+        mtaStsCaFile: e.MTA_STS_CA_FILE,
+      },
     },
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE, retryBaseMs: e.WEBHOOK_RETRY_BASE_MS, disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES },
     quotas: {
@@ -226,9 +256,12 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
       apiRatePerSecond: e.API_RATE_PER_SECOND,
       apiBurst: e.API_RATE_BURST,
     },
+    /** A domain's sending limits unless an admin set its own (PUT /v1/admin/domains/:id/limits). */
+    sendingLimits: { rateLimitPerSecond: e.DEFAULT_RATE_PER_SECOND, dailyQuota: e.DEFAULT_DAILY_QUOTA },
     logLevel: e.LOG_LEVEL,
     queuePrefix: e.QUEUE_PREFIX,
     dataDir: e.DATA_DIR,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }
 

@@ -21,9 +21,16 @@ import { FixedWindowLimiter } from './limits/fixed-window-limiter';
 import { AccountQuota } from './limits/account-quota';
 import { TokenBucketLimiter } from './limits/token-bucket-limiter';
 import type { RequestLimiter } from './http/rate-limit';
+import { SendingQuota } from './limits/sending-quota';
+import { DomainQuotaView } from './domains/sending-limits';
+import { sendingLimitsRoutes } from './domains/sending-limits.router';
+import { SuppressionService } from './suppressions/suppression.service';
+import { SuppressionStore } from './suppressions/suppression.store';
+import { suppressionsRoutes } from './suppressions/suppressions.router';
+import { SuppressionCache } from './relay/suppression-cache';
 import { DomainStore } from './domains/domain.store';
 import type { Server } from 'node:http';
-import { createHttpApp } from './http/app';
+import { createHttpApp, createMetricsApp } from './http/app';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from '../workers';
 import { createHttpMetrics } from './http/metrics';
 import { DnsClient } from './dns/dns-client';
@@ -37,7 +44,7 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhookService } from './webhooks/webhook.service';
 import { WebhookStore } from './webhooks/webhook.store';
 import type { HostLookup } from './webhooks/ssrf-guard';
-import { allowlistChannel, ChangeNotifier, policyChannel } from './events/change-notifier';
+import { allowlistChannel, ChangeNotifier, policyChannel, smtpUserRemovedChannel, suppressionChannel } from './events/change-notifier';
 import { SendingPolicy } from './sending-policy/sending-policy.service';
 import { policyRoutes } from './sending-policy/policy.router';
 import { accountsRoutes } from './accounts/accounts.router';
@@ -48,13 +55,13 @@ import { lifecycleRoutes } from './domains/lifecycle.router';
 import { messagesRoutes } from './messages/messages.router';
 import { smtpUsersRoutes } from './smtp-users/smtp-users.router';
 import { webhooksRoutes } from './webhooks/webhooks.router';
-import { openApiDocument } from './http/openapi';
 import { AllowlistCache } from './relay/allowlist-cache';
+import { AuthenticatedSessions } from './relay/authenticated-sessions';
 import { InvalidationSubscriber } from './relay/invalidation-subscriber';
 import { PolicyCache } from './relay/policy-cache';
 import { startRelayServer, type RunningRelay } from './relay/relay.server';
 import { RelayService } from './relay/relay.service';
-import { loadTls } from './relay/tls';
+import { tlsSource } from './relay/tls';
 import { DeliveryService } from './messages/delivery.service';
 import { DkimSigner } from './messages/dkim-signer';
 import { MessageRecovery } from './messages/message-recovery';
@@ -68,16 +75,23 @@ export type Role = (typeof ROLES)[number];
 export interface StartOptions {
   workers?: WorkerOptions;
 }
-export interface RunningApi {
-  port: number;
+/** What every started role has besides its own handles. */
+export interface RoleHandle {
   close(): Promise<void>;
+  /** Drops what close() left open (the shutdown deadline passed); never waits. */
+  forceClose(): void;
+  /** The port /metrics is served on apart from the API (METRICS_PORT), when it is. */
+  metricsPort?: number;
 }
-export type RunningRelayRole = RunningRelay & { policy: PolicyCache };
-export interface RunningRoles {
+export interface RunningApi extends RoleHandle {
+  port: number;
+}
+export type RunningWorkerRole = RunningWorkers & RoleHandle;
+export type RunningRelayRole = RunningRelay & RoleHandle & { policy: PolicyCache };
+export interface RunningRoles extends RoleHandle {
   api: RunningApi;
-  workers: RunningWorkers;
+  workers: RunningWorkerRole;
   relay: RunningRelayRole;
-  close(): Promise<void>;
 }
 
 export interface ContainerOptions {
@@ -129,19 +143,24 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const smtpUserStore = new SmtpUserStore(mongo);
   await Promise.all([accountStore.init(), domainStore.init(), checkStore.init(), eventStore.init(), smtpUserStore.init()]);
   await messageStore.init();
+  const suppressionStore = new SuppressionStore(mongo);
+  await suppressionStore.init();
 
   const cipher = new KeyCipher([config.masterKey]);
   const accounts = new AccountService(accountStore, clock, config.adminApiKey);
   const notifier = new ChangeNotifier((channel, message) => redis.publish(channel, message), config.queuePrefix);
-  const quota = new AccountQuota(redis, config.queuePrefix);
-  const domains = new DomainService(domainStore, smtpUserStore, cipher, clock, notifier, quota, {
+  const sendingQuota = new SendingQuota(redis, config.queuePrefix);
+  const domainQuota = new DomainQuotaView(sendingQuota, config.sendingLimits, clock, logger);
+  const accountQuota = new AccountQuota(redis, config.queuePrefix);
+  const domains = new DomainService(domainStore, smtpUserStore, cipher, clock, notifier, domainQuota, accountQuota, {
     spfIncludeDomain: config.spf.includeDomain,
     propagationWindowMs: config.verification.propagationWindowMs,
     maxDomainsPerAccount: config.quotas.domainsPerAccount,
   });
-  const approval = new ApprovalService(domainStore, clock, notifier);
-  const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock);
-  const allowedIps = new AllowedIpService(domainStore, notifier, clock);
+  const approval = new ApprovalService(domainStore, clock, notifier, new RedisLock(redis, config.queuePrefix));
+  const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock, notifier);
+  const allowedIps = new AllowedIpService(domainStore, notifier, clock, new RedisLock(redis, config.queuePrefix));
+  const suppressions = new SuppressionService(suppressionStore, notifier, clock);
 
   const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
   const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);
@@ -149,6 +168,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     authPort: config.dns.authPort,
     outboundIps: config.spf.outboundIps,
     helo: config.smtp.hostname,
+    allowPrivate: config.dns.allowPrivate,
   });
 
   const queueConnection = createQueueConnection(config.redisUrl);
@@ -185,9 +205,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
     },
   );
 
+  const sendingPolicy = new SendingPolicy(domainStore, config.sendingLimits);
   const delivery = new DeliveryService(
     messageStore,
     domainStore,
+    sendingPolicy,
     eventStore,
     new DkimSigner(cipher),
     new RedisLock(redis, config.queuePrefix),
@@ -195,10 +217,14 @@ export async function createContainer(config: Config, logger: Logger, options: C
     logger,
     config.delivery.mode,
     () =>
-      createSmarthostTransport({ url: config.delivery.smarthostUrl, rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized }),
+      createSmarthostTransport({
+        url: config.delivery.smarthostUrl,
+        rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized,
+        requireTls: config.delivery.smarthostTls === 'required',
+      }),
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
   );
-  const messageRecovery = new MessageRecovery(messageStore, producer, config, logger);
+  const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
   const webhookStore = new WebhookStore(mongo);
   await webhookStore.init();
@@ -209,7 +235,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     cipher,
     producer,
     new RedisLock(redis, config.queuePrefix),
-    quota,
+    accountQuota,
     new FixedWindowLimiter(redis, config.queuePrefix),
     clock,
     logger,
@@ -237,11 +263,14 @@ export async function createContainer(config: Config, logger: Logger, options: C
       await redis.ping();
     },
   };
-  const sendingPolicy = new SendingPolicy(domainStore);
+  const httpMetrics = createHttpMetrics(options.defaultMetrics ?? false);
+  const metricsPort = config.http.metricsPort;
+  // METRICS_PORT equal to PORT is the default layout: /metrics stays on the API's port.
+  const metricsApart = metricsPort !== undefined && !(metricsPort === config.http.port && metricsPort !== 0);
   const http = createHttpApp({
     logger,
     authenticator: accounts,
-    routers: [
+    routes: [
       accountsRoutes(accounts),
       domainsRoutes(domains),
       lifecycleRoutes(lifecycle),
@@ -251,61 +280,92 @@ export async function createContainer(config: Config, logger: Logger, options: C
       allowedIpsRoutes(allowedIps),
       policyRoutes(sendingPolicy),
       webhooksRoutes(webhooks),
+      suppressionsRoutes(suppressions),
+      sendingLimitsRoutes(domains),
     ],
-    openapi: openApiDocument(VERSION),
+    version: VERSION,
     probes,
-    metrics: createHttpMetrics(options.defaultMetrics ?? false),
+    metrics: httpMetrics,
+    serveMetrics: !metricsApart,
     requestLimiter: apiRateLimiter(new TokenBucketLimiter(redis, config.queuePrefix, clock), config.quotas),
   });
 
   /** Starts the SMTP relay role: its caches, their invalidation subscriber, and the server. */
   async function startRelay(): Promise<RunningRelayRole> {
-    const subscriber = new InvalidationSubscriber(redis.duplicate(), logger);
+    const subscriberRedis = redis.duplicate();
+    const subscriber = new InvalidationSubscriber(subscriberRedis, logger);
     const allowlist = new AllowlistCache(
       () => domainStore.findAllowlists(),
       async (id) => (await domainStore.findById(id))?.allowedIps ?? null,
+      { onIgnored: (entry) => logger.warn(entry, 'allowlist entry ignored') },
     );
+    const sessions = new AuthenticatedSessions(allowlist, smtpUserStore, logger);
+    const warn = (what: string) => (err: unknown) => logger.warn({ err: (err as Error).message }, what);
+    const refreshAll = () => allowlist.refresh().then(() => sessions.revalidate());
     const policy = new PolicyCache((id) => sendingPolicy.forDomain(id), () => subscriber.live, clock);
     subscriber.on(policyChannel(config.queuePrefix), (id) => policy.invalidate(id), () => policy.clear());
     subscriber.on(
       allowlistChannel(config.queuePrefix),
-      (id) => void allowlist.reload(id).catch((err) => logger.warn({ err: (err as Error).message }, 'allowlist reload failed')),
-      () => void allowlist.refresh().catch((err) => logger.warn({ err: (err as Error).message }, 'allowlist refresh failed')),
+      (id) => void allowlist.reload(id).then(() => sessions.allowlistChanged(id), warn('allowlist reload failed')),
+      () => void refreshAll().catch(warn('allowlist refresh failed')),
     );
+    subscriber.on(
+      smtpUserRemovedChannel(config.queuePrefix),
+      (_id, { username }) => username && sessions.userRemoved(username),
+      () => void sessions.revalidate().catch(warn('session revalidation failed')),
+    );
+    const suppressed = new SuppressionCache((accountId, address) => suppressions.lookup(accountId, address), () => subscriber.live, clock);
+    subscriber.on(suppressionChannel(config.queuePrefix), (accountId, m) => m.address && suppressed.invalidate(accountId, m.address), () => suppressed.clear());
     await subscriber.subscribe();
     await allowlist.refresh();
     // A safety net for a missed message; changes normally arrive over pub/sub at once.
-    const refresher = setInterval(() => void allowlist.refresh().catch(() => {}), 5 * 60_000);
+    const refresher = setInterval(() => void refreshAll().catch(warn('allowlist refresh failed')), 5 * 60_000);
     refresher.unref();
-    const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), clock, logger, {
+    const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), suppressed, sendingQuota, clock, logger, {
       maxAuthFailures: 5,
+      maxUsernameFailures: 20,
       authFailureWindowMs: 15 * 60_000,
       maxRecipients: 50,
+      redisDeadlineMs: 2000,
     });
-    const tls = await loadTls({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
+    const tls = tlsSource({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
     const server = await startRelayServer(
       relay,
-      { host: config.smtp.host, port: config.smtp.port, hostname: config.smtp.hostname, maxMessageBytes: config.smtp.maxMessageBytes, maxConnectionsPerIp: 50, tls },
+      {
+        host: config.smtp.host,
+        port: config.smtp.port,
+        hostname: config.smtp.hostname,
+        maxMessageBytes: config.smtp.maxMessageBytes,
+        maxConnectionsPerIp: 50,
+        maxClients: config.smtp.maxClients,
+        tls,
+        sessions,
+      },
       logger,
     );
     return {
       port: server.port,
       policy,
+      reloadTls: () => server.reloadTls(),
       async close() {
         clearInterval(refresher);
         await server.close();
         await subscriber.close();
       },
+      forceClose() {
+        clearInterval(refresher);
+        subscriberRedis.disconnect();
+      },
     };
   }
 
-  /** Starts the HTTP API on PORT (0 picks a free port). */
-  function startApi(): Promise<RunningApi> {
-    const { port, host } = config.http;
+  /** Serves `app` on `port` of HTTP_HOST (0 picks a free port). */
+  function listen(app: ReturnType<typeof createHttpApp>, port: number, what: string): Promise<RunningApi> {
+    const { host } = config.http;
     return new Promise((resolve, reject) => {
-      const server: Server = http.listen(port, host, () => {
+      const server: Server = app.listen(port, host, () => {
         const bound = (server.address() as AddressInfo).port;
-        logger.info({ port: bound, host }, 'http api listening');
+        logger.info({ port: bound, host }, `${what} listening`);
         resolve({
           port: bound,
           close: () =>
@@ -313,36 +373,109 @@ export async function createContainer(config: Config, logger: Logger, options: C
               server.close(() => done());
               server.closeIdleConnections();
             }),
+          forceClose: () => server.closeAllConnections(),
         });
       });
       server.once('error', reject);
     });
   }
 
+  /** Starts the HTTP API on PORT (0 picks a free port). */
+  const startApi = () => listen(http, config.http.port, 'http api');
+
   const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries };
 
   /**
+   * Starts the worker role: the queue processors, and a subscriber that releases a
+   * domain's held messages as soon as its sending decision changes to allowed.
+   */
+  async function startWorkerRole(options: StartOptions): Promise<RunningWorkerRole> {
+    const workers = await startWorkers(workerDeps, options.workers);
+    const subscriberRedis = redis.duplicate();
+    const subscriber = new InvalidationSubscriber(subscriberRedis, logger);
+    subscriber.on(
+      policyChannel(config.queuePrefix),
+      (id) => void messageRecovery.releaseHeld(id).catch((err) => logger.warn({ domainId: id, err: (err as Error).message }, 'releasing held messages failed')),
+      // Changes missed while disconnected: held messages still go out on their backoff schedule.
+      () => {},
+    );
+    try {
+      await subscriber.subscribe();
+    } catch (err) {
+      subscriberRedis.disconnect();
+      await workers.close();
+      throw err;
+    }
+    return {
+      async close() {
+        await subscriber.close();
+        await workers.close();
+      },
+      forceClose() {
+        subscriberRedis.disconnect();
+        workers.forceClose();
+      },
+    };
+  }
+
+  /**
    * THE one way to start a role (DESIGN §1): main.ts, the benchmarks and the tests all
-   * come through here. `all` starts api, worker and relay in this process. What was
-   * started stops in reverse order on close().
+   * come through here. `all` starts api, worker and relay in this process. On close()
+   * the listeners stop accepting first, then the workers drain. With METRICS_PORT set,
+   * the role also serves /metrics there (`metricsPort`).
    */
   async function start(role: 'api', options?: StartOptions): Promise<RunningApi>;
-  async function start(role: 'worker', options?: StartOptions): Promise<RunningWorkers>;
+  async function start(role: 'worker', options?: StartOptions): Promise<RunningWorkerRole>;
   async function start(role: 'relay', options?: StartOptions): Promise<RunningRelayRole>;
   async function start(role: Role, options?: StartOptions): Promise<RunningRoles>;
-  async function start(role: Role, options: StartOptions = {}): Promise<RunningRoles | RunningApi | RunningWorkers | RunningRelayRole> {
+  async function start(role: Role, options: StartOptions = {}): Promise<RoleHandle> {
+    // METRICS_PORT: the worker and relay roles have no HTTP port of their own to share.
+    const metrics = metricsPort !== undefined && (metricsApart || role === 'worker' || role === 'relay')
+      ? await listen(createMetricsApp(httpMetrics), metricsPort, 'metrics')
+      : null;
+    let running: RoleHandle;
+    try {
+      running = await startRole(role, options);
+    } catch (err) {
+      await metrics?.close();
+      throw err;
+    }
+    if (!metrics) return running;
+    const { close, forceClose } = running;
+    return Object.assign(running, {
+      metricsPort: metrics.port,
+      close: async () => {
+        await close.call(running);
+        await metrics.close();
+      },
+      forceClose: () => {
+        forceClose.call(running);
+        metrics.forceClose();
+      },
+    });
+  }
+
+  async function startRole(role: Role, options: StartOptions): Promise<RoleHandle> {
     if (role === 'api') return startApi();
-    if (role === 'worker') return startWorkers(workerDeps, options.workers);
+    if (role === 'worker') return startWorkerRole(options);
     if (role === 'relay') return startRelay();
-    const started: Array<{ close(): Promise<void> }> = [];
+    const started: RoleHandle[] = [];
     try {
       const api = await startApi();
       started.push(api);
-      const workers = await startWorkers(workerDeps, options.workers);
+      const workers = await startWorkerRole(options);
       started.push(workers);
       const relay = await startRelay();
       started.push(relay);
-      return { api, workers, relay, close: () => closeAll(started) };
+      const roles: RunningRoles = {
+        api,
+        workers,
+        relay,
+        // closeAll goes last first: the relay and the API stop accepting, then the workers drain.
+        close: () => closeAll([workers, api, relay]),
+        forceClose: () => started.forEach((s) => s.forceClose()),
+      };
+      return roles;
     } catch (err) {
       await closeAll(started);
       throw err;
@@ -358,7 +491,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     redis,
     cipher,
     stores: { accounts: accountStore, domains: domainStore, smtpUsers: smtpUserStore },
-    services: { accounts, domains, approval, smtpUsers, allowedIps },
+    services: { accounts, domains, approval, smtpUsers, allowedIps, suppressions },
     dns: { client: dnsClient, verifier },
     lifecycle,
     queues,
@@ -372,6 +505,23 @@ export async function createContainer(config: Config, logger: Logger, options: C
     webhooks,
     webhookDeliveries,
     webhookStore,
+    /**
+     * Drops every store connection at once, whatever close() was waiting for (the
+     * shutdown deadline passed). Returns what was still open, for the log.
+     */
+    forceClose(): string[] {
+      closed = true;
+      dnsClient.close();
+      delivery.close();
+      const open: string[] = [];
+      if (redis.status !== 'end') open.push('redis');
+      if (queueConnection.status !== 'end') open.push('redis (queues)');
+      if (mongo.readyState !== 0) open.push('mongodb');
+      redis.disconnect();
+      queueConnection.disconnect();
+      void mongo.close(true).catch(() => {});
+      return open;
+    },
     /** Closes every connection the container opened. Safe to call twice. */
     async close(): Promise<void> {
       if (closed) return;

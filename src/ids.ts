@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 
-const ID_RE = /^[a-z]{3}_[0-9a-z]{26}$/;
-
 /**
  * A prefixed, time-ordered id: `dom_` + 10 chars of milliseconds + 16 random chars,
  * all base32 (Crockford-like, lowercase). Sorting ids sorts by creation time, which
@@ -21,7 +19,12 @@ export function newId(prefix: string, now = Date.now()): string {
   return `${prefix}_${time}${tail}`;
 }
 
+/** The shape of an id made by newId with this (three-letter) prefix. */
+export function idPattern(prefix: string): RegExp {
+  return new RegExp(`^${prefix}_[0-9a-z]{26}$`);
+}
+
 /** True when `id` has the shape of an id made by newId with this prefix. */
 export function isId(id: string, prefix: string): boolean {
-  return ID_RE.test(id) && id.startsWith(`${prefix}_`);
+  return idPattern(prefix).test(id);
 }

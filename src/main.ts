@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig, type Config } from './config';
-import { createContainer, ROLES, type Container, type Role } from './container';
+import { createContainer, ROLES, type Container, type Role, type RoleHandle, type RunningRelayRole, type RunningRoles } from './container';
 import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
 import { createLogger } from './logger';
+import { stopWithin } from './shutdown';
 
 export { ROLES, type Role };
 
@@ -11,6 +12,8 @@ export interface MainIo {
   stderr: (s: string) => void;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
   stopSignal: Promise<string>;
+  /** Registers what to do when the process is asked to reload (SIGHUP): re-read the relay's certificate. */
+  onReload?: (handler: () => Promise<void>) => void;
 }
 
 const USAGE = `usage: mailwarden <api|worker|relay|all>\n`;
@@ -62,7 +65,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return 1;
   }
 
-  let running: { close(): Promise<void> };
+  let running: RoleHandle;
   try {
     running = await container.start(role);
   } catch (err) {
@@ -73,13 +76,35 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
   logger.info({ role, env: config.env }, 'mailwarden started');
 
+  const relay = role === 'relay' ? (running as RunningRelayRole) : role === 'all' ? (running as RunningRoles).relay : null;
+  io.onReload?.(async () => {
+    if (!relay) return void logger.info({ role }, 'reload: this role has no certificate to reload');
+    // A bad renewal must not take the relay down: it keeps serving the certificate it has.
+    await relay.reloadTls().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'reload: the TLS certificate could not be loaded; keeping the old one'));
+  });
+
   const signal = await io.stopSignal;
-  logger.info({ signal }, 'shutting down');
-  await running.close();
-  await container.close();
+  const graceMs = config.shutdownGraceMs;
+  logger.info({ signal, graceMs }, 'shutting down');
+  // Stop accepting, let the roles finish what they hold, close the stores: all within
+  // SHUTDOWN_GRACE_MS. A store that is already gone must not keep the process alive.
+  const result = await stopWithin(
+    [
+      { name: `role ${role}`, run: () => running.close() },
+      { name: 'stores', run: () => container.close() },
+    ],
+    graceMs,
+    logger,
+  );
+  if (result.forced) {
+    running.forceClose();
+    const dropped = container.forceClose();
+    logger.warn({ graceMs, abandoned: result.abandoned, dropped }, 'shutdown deadline passed: abandoned what had not finished');
+  }
   await dev?.stop();
-  logger.info('stopped');
-  return 0;
+  logger.info({ forced: result.forced }, 'stopped');
+  // 1 tells the supervisor that the stop was forced and work may have been cut short.
+  return result.forced ? 1 : 0;
 }
 
 if (require.main === module) {
@@ -91,6 +116,7 @@ if (require.main === module) {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
     stopSignal,
+    onReload: (handler) => process.on('SIGHUP', () => void handler()),
   }).then(
     (code) => process.exit(code),
     (err) => {

@@ -2,7 +2,11 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { DeliveryFailedError, type DeliveryOutcome, type DeliveryService } from '../src/messages/delivery.service';
 import { deliveryPayload } from '../src/queue/queues';
 
-/** Parses the payload and makes one delivery attempt; a failed message is permanent, a deferred one retries. */
+/**
+ * Parses the payload and makes one delivery attempt; a failed message is permanent, a
+ * deferred one retries, and so does a held one (its domain may not send now): the
+ * attempts and their backoff are the window in which the domain may be allowed again.
+ */
 export function deliveryProcessor(delivery: DeliveryService) {
   return async (job: Job): Promise<DeliveryOutcome> => {
     const parsed = deliveryPayload.safeParse(job.data);

@@ -35,6 +35,8 @@ export interface WorkerOptions {
 
 export interface RunningWorkers {
   close(): Promise<void>;
+  /** Stops every processor without waiting for its jobs or for Redis (the shutdown deadline passed). */
+  forceClose(): void;
 }
 
 /** Starts the queue processors of the worker role and the sweeper's job scheduler. Use `container.start('worker')`. */
@@ -67,6 +69,10 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
     async close() {
       await Promise.all(workers.map((w) => w.close()));
       await connection.quit().catch(() => connection.disconnect());
+    },
+    forceClose() {
+      for (const w of workers) void w.close(true).catch(() => {});
+      connection.disconnect();
     },
   };
 }

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const BENCHES = ['keygen', 'dns', 'sweep', 'relay', 'api'];
+const BENCHES = ['keygen', 'dns', 'sweep', 'relay', 'relay-data', 'api', 'allowlist'];
 
 const rows: Array<[string, string]> = [];
 for (const name of BENCHES) {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -30,9 +30,10 @@ export function result(name: string, figures: Record<string, number | string>): 
 }
 
 /** Finds or starts MongoDB and Redis through the same chain as the tests. */
-export async function benchServices(): Promise<{ mongoUri: string; redisUrl: string; stop(): Promise<void> }> {
+export async function benchServices(): Promise<{ mongoUri: string; mongoSource: string; redisUrl: string; stop(): Promise<void> }> {
   const log = (m: string) => process.stderr.write(`[bench services] ${m}\n`);
-  const opts = { env: process.env, log, scratchDir: mkdtempSync(join(tmpdir(), 'mailwarden-bench-')) };
+  const scratchDir = mkdtempSync(join(tmpdir(), 'mailwarden-bench-'));
+  const opts = { env: process.env, log, scratchDir };
   const handles: ServiceHandle[] = [];
   const mongo = await findOrStartMongo(opts);
   handles.push(mongo);
@@ -40,9 +41,11 @@ export async function benchServices(): Promise<{ mongoUri: string; redisUrl: str
   handles.push(redis);
   return {
     mongoUri: mongo.uri,
+    mongoSource: mongo.source,
     redisUrl: redis.uri,
     stop: async () => {
       for (const h of handles.reverse()) await h.stop();
+      rmSync(scratchDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,19 +1,33 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { AccountService } from './account.service';
-import { requireAdmin } from '../http/auth';
-import { parse } from '../http/validate';
+import { RouteTable } from '../http/route';
 
-export const createAccountBody = z.strictObject({
-  name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-});
+export const createAccountBody = z
+  .strictObject({
+    name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  })
+  .meta({ id: 'CreateAccount' });
 
-export function accountsRoutes(accounts: AccountService): Router {
-  const r = Router();
-  r.post('/v1/accounts', requireAdmin, async (req, res) => {
-    const body = parse(createAccountBody, req.body);
-    const { account, apiKey } = await accounts.create(body.name);
-    res.status(201).json({ id: account.id, name: account.name, apiKey, createdAt: account.createdAt.toISOString() });
+const createdAccount = z
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    apiKey: z.string().meta({ description: 'shown once; only a hash is stored' }),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Account' });
+
+export function accountsRoutes(accounts: AccountService): RouteTable {
+  return new RouteTable().route({
+    method: 'post',
+    path: '/v1/accounts',
+    summary: 'Create an account (admin key)',
+    auth: 'admin',
+    body: createAccountBody,
+    responses: { 201: { description: 'the account with its API key, shown once', body: createdAccount } },
+    handler: async ({ body }, res) => {
+      const { account, apiKey } = await accounts.create(body.name);
+      res.status(201).json({ id: account.id, name: account.name, apiKey, createdAt: account.createdAt.toISOString() });
+    },
   });
-  return r;
 }

@@ -1,6 +1,8 @@
 import type { Clock } from '../clock';
 import { NotFoundError, UnavailableError } from '../errors';
 import type { DomainStore } from '../domains/domain.store';
+import { withDomainLock } from '../domains/domain-lock';
+import type { RedisLock } from '../queue/redis-lock';
 import type { ChangeNotifier } from '../events/change-notifier';
 
 /** The most CIDRs one domain's allowlist may hold. */
@@ -12,6 +14,7 @@ export class AllowedIpService {
     private readonly store: DomainStore,
     private readonly notifier: ChangeNotifier,
     private readonly clock: Clock,
+    private readonly lock: RedisLock,
   ) {}
 
   /** The account's domain's allowlist, as normalised CIDRs; NotFoundError for another account's domain. */
@@ -28,7 +31,8 @@ export class AllowedIpService {
    * sends it again.
    */
   async replace(accountId: string, domainId: string, cidrs: string[]): Promise<{ cidrs: string[] }> {
-    if (!(await this.store.replaceAllowedIps(accountId, domainId, cidrs, this.clock.now()))) throw new NotFoundError('domain');
+    const replaced = await withDomainLock(this.lock, domainId, () => this.store.replaceAllowedIps(accountId, domainId, cidrs, this.clock.now()));
+    if (!replaced) throw new NotFoundError('domain');
     try {
       await this.notifier.allowlistChanged(domainId);
     } catch (err) {

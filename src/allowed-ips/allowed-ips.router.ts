@@ -1,9 +1,7 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import { MAX_ALLOWED_IPS, type AllowedIpService } from './allowed-ip.service';
 import { normalizeCidr } from './cidr';
-import { accountIdOf } from '../http/auth';
-import { parse } from '../http/validate';
+import { RouteTable } from '../http/route';
 import { domainIdParam } from '../domains/domains.router';
 
 const cidr = z
@@ -26,21 +24,36 @@ export const allowedIpsBody = z.strictObject({
     // Entries that normalise to the same network count once, in the order first given.
     .transform((list) => [...new Set(list)])
     .pipe(z.array(z.string()).max(MAX_ALLOWED_IPS, `must list at most ${MAX_ALLOWED_IPS} distinct networks`)),
-});
+}).meta({ id: 'AllowedIps' });
 
-export function allowedIpsRoutes(allowedIps: AllowedIpService): Router {
-  const r = Router();
+const allowedIpList = z
+  .strictObject({ cidrs: z.array(z.string()).max(MAX_ALLOWED_IPS) })
+  .meta({ id: 'AllowedIpList', description: 'the normalised, deduplicated CIDRs' });
 
-  r.get('/v1/domains/:id/allowed-ips', async (req, res) => {
-    res.json(await allowedIps.get(accountIdOf(req), domainIdParam(req)));
-  });
-
-  r.put('/v1/domains/:id/allowed-ips', async (req, res) => {
-    const accountId = accountIdOf(req);
-    const id = domainIdParam(req);
-    const body = parse(allowedIpsBody, req.body);
-    res.json(await allowedIps.replace(accountId, id, body.cidrs));
-  });
-
-  return r;
+export function allowedIpsRoutes(allowedIps: AllowedIpService): RouteTable {
+  return new RouteTable()
+    .route({
+      method: 'get',
+      path: '/v1/domains/:id/allowed-ips',
+      summary: 'The IP allowlist for relay connections ([] by default: nobody)',
+      auth: 'account',
+      params: { id: domainIdParam },
+      responses: { 200: { description: 'the normalised CIDRs', body: allowedIpList } },
+      handler: async ({ accountId, params }, res) => {
+        res.json(await allowedIps.get(accountId, params.id));
+      },
+    })
+    .route({
+      method: 'put',
+      path: '/v1/domains/:id/allowed-ips',
+      summary: `Replace the IP allowlist (IPv4 and IPv6 CIDRs or bare addresses; at most ${MAX_ALLOWED_IPS})`,
+      auth: 'account',
+      params: { id: domainIdParam },
+      body: allowedIpsBody,
+      responses: { 200: { description: 'the normalised, deduplicated CIDRs', body: allowedIpList } },
+      errors: [503],
+      handler: async ({ accountId, params, body }, res) => {
+        res.json(await allowedIps.replace(accountId, params.id, body.cidrs));
+      },
+    });
 }

@@ -5,6 +5,12 @@ export type CidrResult = { ok: true; cidr: string } | { ok: false; reason: strin
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
+/**
+ * The widest network one allowlist entry may name: /8 for IPv4, /32 for IPv6 (a
+ * regional registry's allocation). One tenant must not open the relay to the Internet.
+ */
+export const MIN_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+
 const PREFIX = /^(0|[1-9]\d{0,2})$/;
 const DOTTED_TAIL = /(?:^|:)([^:]*\.[^:]*)$/;
 
@@ -45,6 +51,7 @@ function mask(bytes: number[], prefix: number): number[] {
  * Host bits are cleared (`192.0.2.7/24` → `192.0.2.0/24`), IPv4-mapped IPv6 networks
  * become their IPv4 form (`::ffff:192.0.2.0/120` → `192.0.2.0/24`), and IPv6 is written
  * lowercase and compressed (RFC 5952), so equal networks compare equal as strings.
+ * Networks wider than MIN_PREFIX are refused.
  */
 export function normalizeCidr(text: string): CidrResult {
   const raw = text.trim();
@@ -62,27 +69,19 @@ export function normalizeCidr(text: string): CidrResult {
     prefix = Number(p);
   }
   const network = ipaddr.fromByteArray(mask(addr.toByteArray(), prefix));
+  let shown: string;
+  let family: 'ipv4' | 'ipv6' = network.kind();
   if (network.kind() === 'ipv6' && (network as ipaddr.IPv6).isIPv4MappedAddress() && prefix >= 96) {
-    // Relays see IPv4 clients as plain IPv4 (ipInCidrs unmaps them), so store the IPv4 form.
-    return { ok: true, cidr: `${(network as ipaddr.IPv6).toIPv4Address().toString()}/${prefix - 96}` };
+    // Relays see IPv4-mapped clients as plain IPv4, so store the IPv4 form.
+    shown = (network as ipaddr.IPv6).toIPv4Address().toString();
+    prefix -= 96;
+    family = 'ipv4';
+  } else shown = network.kind() === 'ipv4' ? network.toString() : (network as ipaddr.IPv6).toRFC5952String();
+  if (prefix < MIN_PREFIX[family]) {
+    return {
+      ok: false,
+      reason: `the prefix must be /${MIN_PREFIX[family]} or longer for ${family === 'ipv4' ? 'IPv4' : 'IPv6'}; a wider network would let too much of the Internet connect`,
+    };
   }
-  const shown = network.kind() === 'ipv4' ? network.toString() : (network as ipaddr.IPv6).toRFC5952String();
   return { ok: true, cidr: `${shown}/${prefix}` };
-}
-
-/**
- * True when the client address `ip` lies in one of `cidrs` (as normalizeCidr writes
- * them). An IPv4-mapped IPv6 client (`::ffff:127.0.0.1`, as a dual-stack socket reports
- * IPv4 peers) is matched as IPv4. An unparseable address or entry matches nothing.
- */
-export function ipInCidrs(ip: string, cidrs: readonly string[]): boolean {
-  if (!ipaddr.isValid(ip)) return false;
-  let client: Address = ipaddr.parse(ip);
-  if (client.kind() === 'ipv6' && (client as ipaddr.IPv6).isIPv4MappedAddress()) client = (client as ipaddr.IPv6).toIPv4Address();
-  for (const entry of cidrs) {
-    if (!ipaddr.isValidCIDR(entry)) continue;
-    const range = ipaddr.parseCIDR(entry);
-    if (range[0].kind() === client.kind() && client.match(range)) return true;
-  }
-  return false;
 }

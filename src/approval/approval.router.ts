@@ -1,8 +1,7 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { ApprovalService } from './approval.service';
-import { accountIdOf, requireAdmin } from '../http/auth';
-import { parse } from '../http/validate';
+import { RouteTable } from '../http/route';
+import { domainResourceSchema } from '../domains/domain.resource';
 import { domainIdParam } from '../domains/domains.router';
 
 const required = (what: string) => ({
@@ -50,34 +49,50 @@ export const questionnaireSchema = z.strictObject({
   consentStatement: z.literal(true, required('true: you send only to recipients who asked for your mail, and handle bounces and complaints')),
   unsubscribeLinkAgreement: z.literal(true, required('true: every message you send carries an unsubscribe link')),
   htmlValidationProcess: answer,
-});
+}).meta({ id: 'Questionnaire' });
 
 /** An admin decision's body. */
 export const reviewDecisionBody = z.strictObject({
   reason: z.string(required('a string')).trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters'),
-});
+}).meta({ id: 'ReviewDecision' });
 
-export function approvalRoutes(approval: ApprovalService): Router {
-  const r = Router();
-
-  r.put('/v1/domains/:id/questionnaire', async (req, res) => {
-    const accountId = accountIdOf(req);
-    const id = domainIdParam(req);
-    const answers = parse(questionnaireSchema, req.body);
-    res.json(await approval.submitQuestionnaire(accountId, id, answers));
-  });
-
-  r.post('/v1/admin/domains/:id/approve', requireAdmin, async (req, res) => {
-    const id = domainIdParam(req);
-    const body = parse(reviewDecisionBody, req.body);
-    res.json(await approval.approve(id, body.reason));
-  });
-
-  r.post('/v1/admin/domains/:id/reject', requireAdmin, async (req, res) => {
-    const id = domainIdParam(req);
-    const body = parse(reviewDecisionBody, req.body);
-    res.json(await approval.reject(id, body.reason));
-  });
-
-  return r;
+export function approvalRoutes(approval: ApprovalService): RouteTable {
+  return new RouteTable()
+    .route({
+      method: 'put',
+      path: '/v1/domains/:id/questionnaire',
+      summary: "Submit the seed's questionnaire; the domain awaits review (approval: pending_review)",
+      auth: 'account',
+      params: { id: domainIdParam },
+      body: questionnaireSchema,
+      responses: { 200: { description: 'the domain resource', body: domainResourceSchema } },
+      handler: async ({ accountId, params, body }, res) => {
+        res.json(await approval.submitQuestionnaire(accountId, params.id, body));
+      },
+    })
+    .route({
+      method: 'post',
+      path: '/v1/admin/domains/:id/approve',
+      summary: "Approve sending for any account's domain (admin key)",
+      auth: 'admin',
+      params: { id: domainIdParam },
+      body: reviewDecisionBody,
+      responses: { 200: { description: 'the domain resource', body: domainResourceSchema } },
+      handler: async ({ params, body }, res) => {
+        res.json(await approval.approve(params.id, body.reason));
+      },
+    })
+    .route({
+      method: 'post',
+      path: '/v1/admin/domains/:id/reject',
+      summary: "Reject sending for any account's domain, or revoke an approval (admin key); 409 before any questionnaire or approval",
+      auth: 'admin',
+      params: { id: domainIdParam },
+      body: reviewDecisionBody,
+      responses: { 200: { description: 'the domain resource', body: domainResourceSchema } },
+      errors: [409],
+      handler: async ({ params, body }, res) => {
+        res.json(await approval.reject(params.id, body.reason));
+      },
+    });
 }

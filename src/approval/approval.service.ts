@@ -4,6 +4,8 @@ import { ConflictError, NotFoundError } from '../errors';
 import { APPROVAL_TRANSITIONS, type ApprovalAction } from '../domains/domain-state';
 import type { QuestionnaireDoc } from '../domains/domain.model';
 import type { DecisionFields, DomainStore } from '../domains/domain.store';
+import { withDomainLock } from '../domains/domain-lock';
+import type { RedisLock } from '../queue/redis-lock';
 import { toDomainResource, type DomainResource } from '../domains/domain.resource';
 
 export type QuestionnaireAnswers = Omit<QuestionnaireDoc, 'submittedAt'>;
@@ -14,6 +16,7 @@ export class ApprovalService {
     private readonly store: DomainStore,
     private readonly clock: Clock,
     private readonly notifier: ChangeNotifier,
+    private readonly lock: RedisLock,
   ) {}
 
   /**
@@ -23,7 +26,7 @@ export class ApprovalService {
    */
   async submitQuestionnaire(accountId: string, id: string, answers: QuestionnaireAnswers): Promise<DomainResource> {
     const now = this.clock.now();
-    const doc = await this.store.saveQuestionnaire(accountId, id, { ...answers, submittedAt: now }, now);
+    const doc = await withDomainLock(this.lock, id, () => this.store.saveQuestionnaire(accountId, id, { ...answers, submittedAt: now }, now));
     if (!doc) throw new NotFoundError('domain');
     await this.notifier.policyChanged(id);
     return toDomainResource(doc);
@@ -49,7 +52,7 @@ export class ApprovalService {
   }
 
   private async decide(id: string, action: ApprovalAction, fields: DecisionFields): Promise<DomainResource> {
-    const updated = await this.store.recordDecision(id, fields, APPROVAL_TRANSITIONS[action].from);
+    const updated = await withDomainLock(this.lock, id, () => this.store.recordDecision(id, fields, APPROVAL_TRANSITIONS[action].from));
     const doc = await this.store.findById(id);
     if (!doc) throw new NotFoundError('domain');
     // Only the precondition keeps an existing domain from matching.

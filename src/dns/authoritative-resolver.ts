@@ -19,6 +19,8 @@ export class AuthoritativeResolver implements CheckResolver {
     private readonly server: DnsServer,
     private readonly zone: string,
     private readonly outside: CheckResolver,
+    /** `tcp` asks this server over TCP only (a confirming check); `udp` falls back to TCP on truncation. */
+    private readonly transport: 'udp' | 'tcp' = 'udp',
   ) {}
 
   private async lookup<T>(
@@ -28,7 +30,11 @@ export class AuthoritativeResolver implements CheckResolver {
     viaOutside: (n: string) => Promise<LookupResult<T>>,
   ): Promise<LookupResult<T>> {
     if (!inZone(name, this.zone)) return viaOutside(name);
-    const outcome = await this.client.query(name, type, this.server, { recursionDesired: false, expectAuthoritative: true });
+    const outcome = await this.client.query(name, type, this.server, {
+      recursionDesired: false,
+      expectAuthoritative: true,
+      transport: this.transport,
+    });
     // A CNAME to another zone: this server has said all it can; the target is answered elsewhere.
     if (outcome.kind === 'nodata') {
       const target = danglingCname(outcome.packet.answers ?? [], canonicalName(name));

@@ -1,8 +1,8 @@
-import { randomInt } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
-import { connect } from 'node:net';
-import { isIPv6 } from 'node:net';
+import { randomFillSync, randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { connect, isIPv6 } from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type RecordType } from 'dns-packet';
+import ipaddr from 'ipaddr.js';
 import { Semaphore } from './semaphore';
 
 /** A DNS server to ask. */
@@ -16,6 +16,11 @@ export interface QueryOptions {
   recursionDesired: boolean;
   /** When set, an answer without the AA bit is `lame`: the server should serve this zone. */
   expectAuthoritative?: boolean;
+  /**
+   * `udp` (default): UDP with EDNS0, falling back to TCP on truncation. `tcp`: TCP only,
+   * which an off-path attacker cannot answer for, to confirm an answer that changes state.
+   */
+  transport?: 'udp' | 'tcp';
 }
 
 /** The typed outcome of one query (DESIGN §4: a timeout is never a missing record). */
@@ -33,35 +38,54 @@ export interface DnsClientOptions {
   timeoutMs: number;
   /** Further UDP attempts after a timeout. */
   retries?: number;
-  /** Queries in flight at once. */
+  /** Queries in flight at once (and so UDP sockets open at once). */
   maxConcurrent?: number;
-  /** UDP sockets per address family; each query picks one at random. */
-  socketPool?: number;
 }
 
 const UDP_PAYLOAD = 1232;
 
-interface Pending {
-  server: DnsServer;
-  name: string;
-  type: RecordType;
-  resolve: (p: DecodedPacket | null) => void;
-}
-
 /** Lowercased, without a trailing dot: names compare this way. */
 export const canonicalName = (n: string) => n.replace(/\.$/, '').toLowerCase();
 
+// Cryptographic random bytes, drawn from a pool: one randomFillSync per many queries, not per query.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function randomBits(n: number): Buffer {
+  if (poolAt + n > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  poolAt += n;
+  return pool.subarray(poolAt - n, poolAt);
+}
+
 /**
- * The project's only socket-level DNS code: dns-packet over node:dgram (EDNS0, random
- * ids checked with the question echo) with TCP fallback on truncation.
+ * DNS 0x20 (draft-vixie-dnsext-dns0x20): flips the case of each letter at random. Servers
+ * echo the question as sent, so a forged answer must also guess these bits.
+ */
+export function randomiseCase(name: string): string {
+  const bits = randomBits(Math.ceil(name.length / 8) || 1);
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i];
+    out += c >= 'a' && c <= 'z' && (bits[i >> 3] >> (i & 7)) & 1 ? c.toUpperCase() : c;
+  }
+  return out;
+}
+
+/**
+ * The project's only socket-level DNS code: dns-packet over node:dgram (EDNS0) with TCP
+ * fallback on truncation. Each UDP attempt has a socket of its own on a port the kernel
+ * picks at random, a random id and a 0x20-cased question, and only an answer that echoes
+ * all three, from the server asked, is taken (RFC 5452).
  */
 export class DnsClient {
   private readonly limiter: Semaphore;
   private readonly retries: number;
-  private readonly pools: Record<'udp4' | 'udp6', Socket[]> = { udp4: [], udp6: [] };
-  private readonly pending = new Map<string, Pending>();
+  /** Ends each exchange in flight (as a timeout) when the client closes. */
+  private readonly inFlight = new Set<() => void>();
   private closed = false;
-  /** Queries sent (UDP attempts and TCP fallbacks), for metrics and benchmarks. */
+  /** Queries sent (UDP attempts and TCP queries), for metrics and benchmarks. */
   queriesSent = 0;
 
   constructor(private readonly options: DnsClientOptions) {
@@ -77,6 +101,14 @@ export class DnsClient {
   private async exchange(name: string, type: RecordType, server: DnsServer, opts: QueryOptions): Promise<DnsOutcome> {
     if (this.closed) return { kind: 'network-error', detail: 'client closed' };
     let packet: DecodedPacket | null = null;
+    if (opts.transport === 'tcp') {
+      try {
+        packet = await this.tcp(name, type, server, opts);
+      } catch (err) {
+        return { kind: 'network-error', detail: `TCP: ${(err as Error).message}` };
+      }
+      return packet ? classify(packet, name, type, opts) : { kind: 'timeout' };
+    }
     let edns = true;
     for (let attempt = 0; attempt <= this.retries && !packet; attempt++) {
       try {
@@ -103,92 +135,79 @@ export class DnsClient {
     return classify(packet, name, type, opts);
   }
 
-  private socket(family: 'udp4' | 'udp6'): Socket {
-    const pool = this.pools[family];
-    const size = this.options.socketPool ?? 8;
-    if (pool.length < size) {
-      const s = createSocket(family);
-      s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
-      s.on('error', () => {
-        // A broken socket leaves the pool; its queries time out and are retried on another.
-        const i = pool.indexOf(s);
-        if (i >= 0) pool.splice(i, 1);
-        s.close();
-      });
-      s.unref();
-      pool.push(s);
-      return s;
-    }
-    return pool[randomInt(pool.length)];
-  }
-
-  private onMessage(msg: Buffer, host: string, port: number): void {
-    if (msg.length < 12) return;
-    const key = `${normaliseHost(host)}|${port}|${msg.readUInt16BE(0)}`;
-    const p = this.pending.get(key);
-    if (!p) return;
-    let packet: DecodedPacket;
-    try {
-      packet = dnsPacket.decode(msg);
-    } catch {
-      return; // garbage from the right address: keep waiting for the real answer
-    }
-    if (!echoes(packet, p.name, p.type)) return;
-    this.pending.delete(key);
-    p.resolve(packet);
+  /**
+   * Runs one exchange with a deadline: `start` gets `finish`, which settles the promise
+   * once; the timeout and close() settle it with null.
+   */
+  private exchangeOnce(start: (finish: (err: Error | null, p: DecodedPacket | null) => void) => () => void): Promise<DecodedPacket | null> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      let cleanup = () => {};
+      const finish = (err: Error | null, p: DecodedPacket | null) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.inFlight.delete(abort);
+        cleanup();
+        if (err) reject(err);
+        else resolve(p);
+      };
+      const abort = () => finish(null, null);
+      const timer = setTimeout(abort, this.options.timeoutMs);
+      this.inFlight.add(abort);
+      cleanup = start(finish);
+      if (done) cleanup();
+    });
   }
 
   private udp(name: string, type: RecordType, server: DnsServer, opts: QueryOptions, edns: boolean): Promise<DecodedPacket | null> {
     const host = normaliseHost(server.host);
-    let id: number;
-    let key: string;
-    do {
-      id = randomInt(0x10000);
-      key = `${host}|${server.port}|${id}`;
-    } while (this.pending.has(key));
-    const buf = encodeQuery(id, name, type, opts, edns);
+    const id = randomInt(0x10000);
+    const wire = randomiseCase(name);
+    const query = encodeQuery(id, wire, type, opts, edns);
     this.queriesSent++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(key);
-        resolve(null);
-      }, this.options.timeoutMs);
-      this.pending.set(key, {
-        server,
-        name,
-        type,
-        resolve: (p) => {
-          clearTimeout(timer);
-          resolve(p);
-        },
-      });
-      this.socket(isIPv6(host) ? 'udp6' : 'udp4').send(buf, server.port, host, (err) => {
-        if (err) {
-          clearTimeout(timer);
-          this.pending.delete(key);
-          reject(err);
+    return this.exchangeOnce((finish) => {
+      // A socket per attempt, never shared: a fresh random source port each time, closed after.
+      const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+      let closed = false;
+      socket.on('message', (msg, rinfo) => {
+        if (rinfo.port !== server.port || (rinfo.address !== host && normaliseHost(rinfo.address) !== host)) return;
+        if (msg.length < 12 || msg.readUInt16BE(0) !== id) return;
+        let packet: DecodedPacket;
+        try {
+          packet = dnsPacket.decode(msg);
+        } catch {
+          return; // garbage from the right address: keep waiting for the real answer
         }
+        // A wrong question (or the right one in the wrong case) is a spoof, like a wrong id.
+        if (echoes(packet, wire, type)) finish(null, packet);
       });
+      socket.on('error', (err) => finish(err, null));
+      socket.bind(0, () => {
+        if (closed) return;
+        socket.send(query, server.port, host, (err) => {
+          if (err) finish(err, null);
+        });
+      });
+      return () => {
+        closed = true;
+        try {
+          socket.close();
+        } catch {
+          // already closed by an error
+        }
+      };
     });
   }
 
   private tcp(name: string, type: RecordType, server: DnsServer, opts: QueryOptions): Promise<DecodedPacket | null> {
     const id = randomInt(0x10000);
-    const query = encodeQuery(id, name, type, opts, true);
+    const wire = randomiseCase(name);
+    const query = encodeQuery(id, wire, type, opts, true);
     this.queriesSent++;
-    return new Promise((resolve, reject) => {
+    return this.exchangeOnce((finish) => {
       const socket = connect({ host: server.host, port: server.port });
       let buf = Buffer.alloc(0);
-      let done = false;
-      const finish = (err: Error | null, p: DecodedPacket | null) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        socket.destroy();
-        if (err) reject(err);
-        else resolve(p);
-      };
-      const timer = setTimeout(() => finish(null, null), this.options.timeoutMs);
       socket.on('connect', () => {
         const len = Buffer.alloc(2);
         len.writeUInt16BE(query.length);
@@ -201,7 +220,7 @@ export class DnsClient {
         if (buf.length < 2 + len) return;
         try {
           const p = dnsPacket.decode(buf.subarray(2, 2 + len));
-          if (p.id !== id || !echoes(p, name, type)) return finish(new Error('TCP answer does not match the question'), null);
+          if (p.id !== id || !echoes(p, wire, type)) return finish(new Error('TCP answer does not match the question'), null);
           finish(null, p);
         } catch (err) {
           finish(new Error(`undecodable TCP answer: ${(err as Error).message}`), null);
@@ -209,23 +228,25 @@ export class DnsClient {
       });
       socket.on('error', (err) => finish(err, null));
       socket.on('close', () => finish(new Error('connection closed before an answer'), null));
+      return () => socket.destroy();
     });
   }
 
-  /** Closes the sockets; queries in flight end as timeouts. */
+  /** Ends every query in flight as a timeout and refuses new ones. */
   close(): void {
     this.closed = true;
-    for (const s of [...this.pools.udp4, ...this.pools.udp6]) s.close();
-    this.pools.udp4 = [];
-    this.pools.udp6 = [];
-    for (const p of this.pending.values()) p.resolve(null);
-    this.pending.clear();
+    for (const abort of [...this.inFlight]) abort();
   }
 }
 
+/** One spelling per address, so an answer's source compares with the server asked. */
 function normaliseHost(host: string): string {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h.startsWith('::ffff:') && h.includes('.') ? h.slice(7) : h;
+  try {
+    return ipaddr.process(h).toString();
+  } catch {
+    return h;
+  }
 }
 
 function rcodeOf(p: DecodedPacket): string {
@@ -242,10 +263,13 @@ function encodeQuery(id: number, name: string, type: RecordType, opts: QueryOpti
   });
 }
 
-/** A reply must echo our question exactly (RFC 5452 §9.1), or it is not ours. */
-function echoes(p: DecodedPacket, name: string, type: RecordType): boolean {
+/**
+ * A reply must echo our question exactly (RFC 5452 §9.1), or it is not ours. The name is
+ * compared case-sensitively: its 0x20 casing is part of what a forger must guess.
+ */
+function echoes(p: DecodedPacket, wire: string, type: RecordType): boolean {
   const q = p.questions?.[0];
-  return Boolean(p.flag_qr !== false && q && q.type === type && canonicalName(q.name) === name && (q.class ?? 'IN') === 'IN');
+  return Boolean(p.flag_qr !== false && q && q.type === type && q.name.replace(/\.$/, '') === wire && (q.class ?? 'IN') === 'IN');
 }
 
 function classify(p: DecodedPacket, name: string, type: RecordType, opts: QueryOptions): DnsOutcome {

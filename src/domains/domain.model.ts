@@ -85,6 +85,10 @@ export interface DomainDoc {
   approvedAt?: Date | null;
   /** Normalised CIDRs that may connect to the relay for this domain; empty (the default) lets nobody in. */
   allowedIps?: string[];
+  /** Recipients per second the relay accepts for this domain; null or absent: DEFAULT_RATE_PER_SECOND. Set by an admin. */
+  rateLimitPerSecond?: number | null;
+  /** Recipients per UTC day the relay accepts for this domain; null or absent: DEFAULT_DAILY_QUOTA. Set by an admin. */
+  dailyQuota?: number | null;
   /**
    * Events written in the same single-document update as the transition that caused
    * them, then copied to `events` and cleared: no event is lost if a process dies
@@ -141,6 +145,9 @@ const schema = new Schema<DomainDoc>(
     approvedAt: { type: Date },
     // Written by allowed-ip.store.ts.
     allowedIps: { type: [String], default: [] },
+    // Written by DomainStore.setSendingLimits (admin); null: the configured default.
+    rateLimitPerSecond: { type: Number, default: null },
+    dailyQuota: { type: Number, default: null },
     outbox: { type: Schema.Types.Mixed, default: [] },
     outboxSince: { type: Date, default: null },
     createdAt: { type: Date, required: true },

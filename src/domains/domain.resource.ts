@@ -1,6 +1,9 @@
 import type { DomainDoc, QuestionnaireDoc, RecordStateDoc } from './domain.model';
 import { dkimRecordName, dkimValue, spfValue, splitTxt } from '../verification/records';
-import { sendingDecision } from './domain-state';
+import { z } from 'zod';
+import { DKIM_ALGORITHMS } from '../keys/dkim-keys';
+import { nameserverVerdictSchema, recordStatusSchema } from '../verification/check.resource';
+import { APPROVAL_STATES, DOMAIN_STATUSES, sendingDecision } from './domain-state';
 
 /** The domain resource of DESIGN §6, as every route and webhook shows it. */
 export interface DomainResource {
@@ -40,7 +43,106 @@ export interface DomainResource {
   review?: { reason: string | null; reviewedAt: string; approvedAt: string | null };
   /** CIDRs that may connect to the relay for this domain; [] lets nobody in. */
   allowedIps: string[];
+  /** The sending limits and today's usage (GET /v1/domains[/:id], POST /v1/domains and the admin limits route). */
+  quota?: DomainQuota;
 }
+
+/** A domain's sending limits (counted per recipient) and today's usage. */
+export interface DomainQuota {
+  rateLimitPerSecond: number;
+  dailyQuota: number;
+  /** Recipients accepted since 00:00 UTC; null when the counters cannot be read. */
+  sentToday: number | null;
+  /** When the daily count starts again (the next 00:00 UTC). */
+  resetsAt: string;
+}
+
+const isoDate = z.iso.datetime();
+
+export const sendingDecisionSchema = z
+  .strictObject({ allowed: z.boolean(), reason: z.string() })
+  .meta({ id: 'SendingDecision', description: 'may the domain send now, and why' });
+
+export const domainQuotaSchema = z
+  .strictObject({
+    rateLimitPerSecond: z.number().int().meta({ description: 'recipients per second the relay accepts; beyond: 451 4.7.1' }),
+    dailyQuota: z.number().int().meta({ description: 'recipients per UTC day the relay accepts; beyond: 452 4.5.3' }),
+    sentToday: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'recipients accepted since 00:00 UTC; null when the counters (Redis) cannot be read' }),
+    resetsAt: isoDate.meta({ description: 'when the daily count starts again (the next 00:00 UTC)' }),
+  })
+  .meta({ id: 'DomainQuota', description: 'sending limits, counted per recipient at RCPT TO, and today\'s usage' });
+
+const domainRecordSchema = z.strictObject({
+  purpose: z.enum(['spf', 'dkim']),
+  type: z.literal('TXT'),
+  name: z.string(),
+  selector: z.string().optional(),
+  algorithm: z.enum(DKIM_ALGORITHMS).optional(),
+  value: z.string(),
+  strings: z.array(z.string().max(255)).meta({ description: 'the value split into TXT character-strings of at most 255 bytes' }),
+  status: recordStatusSchema,
+  found: z.array(z.string()),
+  reason: z.string().nullable(),
+  warnings: z.array(z.string()),
+  nameservers: z.array(nameserverVerdictSchema),
+});
+
+/** The JSON schema of DomainResource, for /openapi.json. */
+export const domainResourceSchema = z
+  .strictObject({
+    id: z.string(),
+    domain: z.string(),
+    status: z.enum(DOMAIN_STATUSES),
+    approval: z.enum(APPROVAL_STATES),
+    sending: sendingDecisionSchema,
+    records: z.array(domainRecordSchema),
+    dmarc: z.strictObject({ found: z.string().nullable(), advice: z.string().nullable() }),
+    verification: z.strictObject({
+      startedAt: isoDate,
+      deadlineAt: isoDate,
+      lastCheckedAt: isoDate.nullable(),
+      nextCheckAt: isoDate.nullable(),
+      verifiedAt: isoDate.nullable(),
+      suspendedAt: isoDate.nullable(),
+    }),
+    version: z.number().int(),
+    createdAt: isoDate,
+    questionnaire: z
+      .strictObject({
+        nature: z.enum(['marketing', 'transactional']),
+        websiteUrl: z.string(),
+        subscriberListStrategy: z.string(),
+        bounceHandling: z.string(),
+        unsubscribeMethod: z.string(),
+        sendingRateRationale: z.string(),
+        listHygiene: z.string(),
+        contactEmails: z.array(z.string()),
+        replyTo: z.string(),
+        consentStatement: z.literal(true),
+        unsubscribeLinkAgreement: z.literal(true),
+        htmlValidationProcess: z.string(),
+        submittedAt: isoDate,
+      })
+      .optional()
+      .meta({ description: "the owner's answers, once submitted" }),
+    review: z
+      .strictObject({ reason: z.string().nullable(), reviewedAt: isoDate, approvedAt: isoDate.nullable() })
+      .optional()
+      .meta({ description: 'the latest admin decision; it stays visible after the owner resubmits' }),
+    allowedIps: z.array(z.string()).meta({ description: 'CIDRs that may connect to the relay; [] lets nobody in' }),
+    quota: domainQuotaSchema
+      .optional()
+      .meta({ description: 'shown by GET /v1/domains, GET /v1/domains/{id}, POST /v1/domains and PUT /v1/admin/domains/{id}/limits' }),
+  })
+  .meta({ id: 'Domain', description: 'The domain resource' });
+
+export const domainPageSchema = z
+  .strictObject({ data: z.array(domainResourceSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'DomainPage', description: 'nextCursor is the `after` of the next page' });
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
@@ -58,7 +160,8 @@ function state(r: RecordStateDoc | undefined) {
   };
 }
 
-export function toDomainResource(doc: DomainDoc): DomainResource {
+/** The domain resource; `quota` only where the caller read the usage. */
+export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainResource {
   const spf = latest(doc, 'spf', null);
   const spfRecordValue = spf?.suggested ?? spfValue(doc.spfInclude);
   const records: DomainResource['records'] = [
@@ -100,6 +203,7 @@ export function toDomainResource(doc: DomainDoc): DomainResource {
     ...(doc.reviewedAt
       ? { review: { reason: doc.approvalReason ?? null, reviewedAt: iso(doc.reviewedAt)!, approvedAt: iso(doc.approvedAt ?? null) } }
       : {}),
+    ...(quota ? { quota } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import type { KeyCipher } from '../keys/key-cipher';
 import type { DomainDoc } from './domain.model';
 import { toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
-import type { SmtpUserStore } from '../smtp-users/smtp-user.store';
+import type { DomainQuotaView } from './sending-limits';
 import type { AccountQuota } from '../limits/account-quota';
 
 export interface DomainServiceOptions {
@@ -16,6 +16,14 @@ export interface DomainServiceOptions {
   propagationWindowMs: number;
   /** MAX_DOMAINS_PER_ACCOUNT. */
   maxDomainsPerAccount: number;
+}
+
+/**
+ * What removing a domain needs from the SMTP users (the smtp-users store in production);
+ * declared here so that domains/ does not import smtp-users/, which imports domains/.
+ */
+export interface DomainSmtpUsers {
+  deleteForDomain(domainId: string): Promise<unknown>;
 }
 
 export interface DomainPage {
@@ -26,11 +34,12 @@ export interface DomainPage {
 export class DomainService {
   constructor(
     private readonly store: DomainStore,
-    private readonly smtpUsers: SmtpUserStore,
+    private readonly smtpUsers: DomainSmtpUsers,
     private readonly cipher: KeyCipher,
     private readonly clock: Clock,
     private readonly notifier: ChangeNotifier,
-    private readonly quota: AccountQuota,
+    private readonly quota: DomainQuotaView,
+    private readonly accountQuota: AccountQuota,
     private readonly options: DomainServiceOptions,
   ) {}
 
@@ -44,7 +53,7 @@ export class DomainService {
   async register(accountId: string, domain: string, algorithm: DkimAlgorithm): Promise<DomainResource> {
     const max = this.options.maxDomainsPerAccount;
     // An account at its cap spends no key generation.
-    await this.quota.precheck('domains', accountId, max);
+    await this.accountQuota.precheck('domains', accountId, max);
     const key = await generateDkimKeyPair(algorithm);
     const selector = randomUUID();
     const now = this.clock.now();
@@ -82,7 +91,7 @@ export class DomainService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.quota.admit('domains', accountId, max, {
+    await this.accountQuota.admit('domains', accountId, max, {
       count: () => this.store.countForAccount(accountId),
       create: async () => {
         try {
@@ -94,27 +103,42 @@ export class DomainService {
       },
       undo: async () => void (await this.store.deleteForAccount(accountId, doc._id)),
     });
-    return toDomainResource(doc);
+    return toDomainResource(doc, this.quota.fresh(doc));
   }
 
-  /** One domain of the account; NotFoundError for any other account's id. */
+  /** One domain of the account, with its sending limits and usage; NotFoundError for any other account's id. */
   async get(accountId: string, id: string): Promise<DomainResource> {
     const doc = await this.store.findForAccount(accountId, id);
     if (!doc) throw new NotFoundError('domain');
-    return toDomainResource(doc);
+    const [quota] = await this.quota.of([doc]);
+    return toDomainResource(doc, quota);
   }
 
   /** A page of the account's domains, oldest first; pass nextCursor as `after` for the next page. */
   async list(accountId: string, limit: number, after?: string): Promise<DomainPage> {
     const docs = await this.store.listForAccount(accountId, limit + 1, after);
     const page = docs.slice(0, limit);
-    return { data: page.map(toDomainResource), nextCursor: docs.length > limit ? page[page.length - 1]._id : null };
+    const quotas = await this.quota.of(page);
+    return { data: page.map((d, i) => toDomainResource(d, quotas[i])), nextCursor: docs.length > limit ? page[page.length - 1]._id : null };
+  }
+
+  /**
+   * Sets any account's domain's sending limits (admin): recipients per second and per UTC
+   * day, a null limit going back to the configured default. Relays apply them once the
+   * change reaches them over pub/sub. NotFoundError when there is no such domain.
+   */
+  async setSendingLimits(id: string, limits: { rateLimitPerSecond?: number | null; dailyQuota?: number | null }): Promise<DomainResource> {
+    const doc = await this.store.setSendingLimits(id, limits, this.clock.now());
+    if (!doc) throw new NotFoundError('domain');
+    await this.notifier.policyChanged(id);
+    const [quota] = await this.quota.of([doc]);
+    return toDomainResource(doc, quota);
   }
 
   /** Removes the domain, which ends its checks, and its SMTP users. */
   async remove(accountId: string, id: string): Promise<void> {
     if (!(await this.store.deleteForAccount(accountId, id))) throw new NotFoundError('domain');
-    await this.quota.forget('domains', accountId);
+    await this.accountQuota.forget('domains', accountId);
     // Domain first, users second: SmtpUserService.create looks for the domain again after
     // its insert, so a user created during this delete is removed by one side or the other.
     await this.smtpUsers.deleteForDomain(id);

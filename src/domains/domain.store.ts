@@ -138,6 +138,20 @@ export class DomainStore {
     return doc ? (doc.allowedIps ?? []) : null;
   }
 
+  /**
+   * Sets any account's domain's sending limits (admin); a null limit goes back to the
+   * configured default. The domain as written, or null when there is no such domain.
+   */
+  async setSendingLimits(id: string, limits: Partial<Pick<DomainDoc, 'rateLimitPerSecond' | 'dailyQuota'>>, now: Date): Promise<DomainDoc | null> {
+    const res = await this.model.collection.updateOne(
+      { _id: id } as never,
+      // Bumping version makes readers that cache the domain by version see the change.
+      { $set: { ...limits, updatedAt: now }, $inc: { version: 1 } },
+    );
+    if (res.matchedCount === 0) return null;
+    return this.findById(id);
+  }
+
   /** Deletes the account's domain; false when there was none. */
   async deleteForAccount(accountId: string, id: string): Promise<boolean> {
     const res = await this.model.deleteOne({ _id: id, accountId });

@@ -1,33 +1,42 @@
-import { Router } from 'express';
 import { z } from 'zod';
 import type { LifecycleService } from './lifecycle.service';
-import { isId } from '../ids';
-import { accountIdOf } from '../http/auth';
-import { pageLimit, parse } from '../http/validate';
+import { domainResourceSchema } from './domain.resource';
+import { idPattern } from '../ids';
+import { RouteTable } from '../http/route';
+import { pageLimit } from '../http/validate';
+import { checkPageSchema } from '../verification/check.resource';
 import { domainIdParam } from './domains.router';
 
 export const listChecksQuery = z.strictObject({
   limit: pageLimit,
-  before: z
-    .string()
-    .refine((v) => isId(v, 'chk'), 'must be a cursor returned as nextCursor')
-    .optional(),
+  before: z.string().regex(idPattern('chk'), 'must be a cursor returned as nextCursor').optional(),
 });
 
 /** Verify-now and check history. */
-export function lifecycleRoutes(lifecycle: LifecycleService): Router {
-  const r = Router();
-
-  r.post('/v1/domains/:id/verify', async (req, res) => {
-    res.status(202).json(await lifecycle.verifyNow(accountIdOf(req), domainIdParam(req)));
-  });
-
-  r.get('/v1/domains/:id/checks', async (req, res) => {
-    const accountId = accountIdOf(req);
-    const id = domainIdParam(req);
-    const q = parse(listChecksQuery, req.query, 'query');
-    res.json(await lifecycle.listChecks(accountId, id, q.limit ?? 20, q.before));
-  });
-
-  return r;
+export function lifecycleRoutes(lifecycle: LifecycleService): RouteTable {
+  return new RouteTable()
+    .route({
+      method: 'post',
+      path: '/v1/domains/:id/verify',
+      summary: 'Run a check now (idempotent while one is queued); on a failed domain it opens a new window',
+      auth: 'account',
+      params: { id: domainIdParam },
+      responses: { 202: { description: 'the domain resource; the check is queued', body: domainResourceSchema } },
+      errors: [429],
+      handler: async ({ accountId, params }, res) => {
+        res.status(202).json(await lifecycle.verifyNow(accountId, params.id));
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/v1/domains/:id/checks',
+      summary: 'Check history, newest first',
+      auth: 'account',
+      params: { id: domainIdParam },
+      query: listChecksQuery,
+      responses: { 200: { description: 'a page of checks', body: checkPageSchema } },
+      handler: async ({ accountId, params, query }, res) => {
+        res.json(await lifecycle.listChecks(accountId, params.id, query.limit ?? 20, query.before));
+      },
+    });
 }

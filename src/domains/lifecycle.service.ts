@@ -7,6 +7,7 @@ import type { JobProducer } from '../queue/producers';
 import type { RedisLock } from '../queue/redis-lock';
 import type { DnsVerifier } from '../verification/dns-verifier';
 import type { CheckStore } from '../verification/check.store';
+import { domainLockKey, withDomainLock } from './domain-lock';
 import { applyCheck, INITIAL_CHECK_STATE, reopen, type StatePolicy } from './domain-state';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { toDomainEventView, toDomainResource, type DomainResource } from './domain.resource';
@@ -76,26 +77,43 @@ export class LifecycleService {
     const now = this.clock.now();
     // A live worker clears its own outbox within moments; older ones were left by a crash.
     const stuck = await this.domains.findWithOutbox(new Date(now.getTime() - OUTBOX_GRACE_MS), 100);
-    for (const d of stuck) await this.publishOutbox(d);
+    for (const d of stuck) {
+      // Under the domain's lock, like every domain write; a domain being checked now is left to that check.
+      const token = await this.lock.acquire(domainLockKey(d._id), LOCK_TTL_MS);
+      if (!token) continue;
+      try {
+        await this.publishOutbox(d);
+      } finally {
+        await this.lock.release(domainLockKey(d._id), token).catch(() => {});
+      }
+    }
     const pruned = await this.checks.deleteOlderThan(new Date(now.getTime() - this.options.retention.maxAgeMs));
     return { republished: stuck.length, pruned };
   }
 
   /** Checks one domain now, under its lock. */
   async check(domainId: string, trigger: 'scheduled' | 'verify'): Promise<CheckOutcome> {
-    const token = await this.lock.acquire(`domain:${domainId}`, LOCK_TTL_MS);
+    const token = await this.lock.acquire(domainLockKey(domainId), LOCK_TTL_MS);
     if (!token) return 'locked';
     try {
       const d = await this.domains.findById(domainId);
       if (!d) return 'gone';
       if (d.status === 'failed') return 'stale';
-      const result = await this.verifier.verify({
-        domain: d.domain,
-        spfInclude: d.spfInclude,
-        selectors: d.dkim.filter((s) => s.status !== 'retired'),
-      });
-      const now = this.clock.now();
-      const t = applyCheck({ ...d, checkState: d.checkState ?? INITIAL_CHECK_STATE }, result.verdict, now, this.options.policy);
+      const target = { domain: d.domain, spfInclude: d.spfInclude, selectors: d.dkim.filter((s) => s.status !== 'retired') };
+      const state = { ...d, checkState: d.checkState ?? INITIAL_CHECK_STATE };
+      let result = await this.verifier.verify(target);
+      let now = this.clock.now();
+      let t = applyCheck(state, result.verdict, now, this.options.policy);
+      if (t.changes.status === 'verified' && d.status !== 'verified') {
+        // A pass that would allow sending is asked again over TCP, which an off-path forger cannot answer.
+        const confirmed = await this.verifier.verify(target, { transport: 'tcp' });
+        if (confirmed.verdict !== 'pass') {
+          this.logger.warn({ domainId: d._id, verdict: confirmed.verdict }, 'a UDP pass was not confirmed over TCP');
+        }
+        result = { ...confirmed, durationMs: result.durationMs + confirmed.durationMs };
+        now = this.clock.now();
+        t = applyCheck(state, result.verdict, now, this.options.policy);
+      }
       const version = d.version + 1;
       const outbox = [...(d.outbox ?? []), ...t.events.map((type) => ({ id: `${d._id}-${version}`, type, version, at: now }))];
       const records: RecordStateDoc[] = result.records.map((r) => ({
@@ -137,7 +155,7 @@ export class LifecycleService {
       if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
       return 'checked';
     } finally {
-      await this.lock.release(`domain:${domainId}`, token).catch(() => {});
+      await this.lock.release(domainLockKey(domainId), token).catch(() => {});
     }
   }
 
@@ -188,8 +206,9 @@ export class LifecycleService {
     const now = this.clock.now();
     const reopening = reopen(d, now, this.options.propagationWindowMs);
     if (reopening) {
-      const reopened = { ...reopening, version: d.version + 1, updatedAt: now };
-      if (await this.domains.updateIfVersion(d._id, d.version, reopened)) d = { ...d, ...reopened };
+      const at = d;
+      const reopened = { ...reopening, version: at.version + 1, updatedAt: now };
+      if (await withDomainLock(this.lock, at._id, () => this.domains.updateIfVersion(at._id, at.version, reopened))) d = { ...at, ...reopened };
     }
     await this.producer.enqueueCheck(domainId);
     return toDomainResource(d);

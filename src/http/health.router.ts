@@ -1,6 +1,8 @@
-import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import type { Logger } from '../logger';
 import { sendProblem } from './problem';
+import { RouteTable } from './route';
 
 export type Probe = () => Promise<void>;
 
@@ -14,32 +16,65 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   });
 }
 
-/** Liveness, readiness (every store answers) and Prometheus metrics. No auth. */
-export function healthRoutes(probes: Record<string, Probe>, registry: Registry): Router {
-  const r = Router();
-  r.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  r.get('/readyz', async (_req, res) => {
-    const results = await Promise.all(
-      Object.entries(probes).map(async ([name, probe]) => {
-        try {
-          await withTimeout(probe(), 1500);
-          return [name, { status: 'ok' }] as const;
-        } catch (err) {
-          return [name, { status: 'down', error: (err as Error).message }] as const;
+const healthBody = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
+const readinessBody = z
+  .strictObject({ status: z.literal('ready'), checks: z.record(z.string(), z.strictObject({ status: z.literal('ok') })) })
+  .meta({ id: 'Readiness', description: 'every store answered; checks names each' });
+
+/**
+ * Liveness and readiness (every store answers). No auth. A store that is down is named,
+ * never described: its error text (addresses, driver messages) goes to the log only.
+ */
+export function healthRoutes(probes: Record<string, Probe>, logger: Logger): RouteTable {
+  return new RouteTable()
+    .route({
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness',
+      auth: 'public',
+      responses: { 200: { description: 'alive', body: healthBody } },
+      handler: (_input, res) => void res.json({ status: 'ok' }),
+    })
+    .route({
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness: MongoDB and Redis answer',
+      auth: 'public',
+      responses: { 200: { description: 'ready', body: readinessBody } },
+      errors: [503],
+      handler: async (_input, res) => {
+        const results = await Promise.all(
+          Object.entries(probes).map(async ([name, probe]) => {
+            try {
+              await withTimeout(probe(), 1500);
+              return [name, { status: 'ok' }] as const;
+            } catch (err) {
+              logger.warn({ store: name, err: (err as Error).message }, 'readiness: a store is down');
+              return [name, { status: 'down' }] as const;
+            }
+          }),
+        );
+        const checks = Object.fromEntries(results);
+        const down = results.filter(([, r]) => r.status !== 'ok').map(([n]) => n);
+        res.setHeader('Cache-Control', 'no-store');
+        if (down.length) {
+          return sendProblem(res, 503, 'not_ready', `unreachable: ${down.join(', ')}`, down.map((n) => ({ field: n, message: 'unreachable' })));
         }
-      }),
-    );
-    const checks = Object.fromEntries(results);
-    const down = results.filter(([, r]) => r.status !== 'ok').map(([n]) => n);
-    if (down.length) {
-      res.setHeader('Cache-Control', 'no-store');
-      return sendProblem(res, 503, 'not_ready', `unreachable: ${down.join(', ')}`, down.map((n) => ({ field: n, message: checks[n].error ?? 'down' })));
-    }
-    res.setHeader('Cache-Control', 'no-store');
-    res.json({ status: 'ready', checks });
+        res.json({ status: 'ready', checks });
+      },
+    });
+}
+
+/** Prometheus metrics: on the HTTP port, or on METRICS_PORT alone when that is set. No auth. */
+export function metricsRoutes(registry: Registry): RouteTable {
+  return new RouteTable().route({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    auth: 'public',
+    responses: { 200: { description: 'text exposition format', body: z.string(), contentType: 'text/plain' } },
+    handler: async (_input, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    },
   });
-  r.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
-  return r;
 }

@@ -1,273 +1,132 @@
 import { z } from 'zod';
-import { createAccountBody } from '../accounts/accounts.router';
-import { allowedIpsBody } from '../allowed-ips/allowed-ips.router';
-import { questionnaireSchema, reviewDecisionBody } from '../approval/approval.router';
-import { createDomainBody } from '../domains/domains.router';
-import { createWebhookBody } from '../webhooks/webhooks.router';
-import { createSmtpUserBody } from '../smtp-users/smtp-users.router';
+import type { RouteDeclaration } from './route';
 
-const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+type JsonSchema = Record<string, unknown>;
 
-const problem = {
-  description: 'RFC 9457 problem',
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+const PROBLEM_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+  },
 };
-const errors = { 400: problem, 401: problem, 403: problem, 404: problem };
-const ok = (description: string, ref?: string) => ({
-  description,
-  ...(ref ? { content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } } : {}),
-});
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
-/** The OpenAPI 3.1 document of the routes this build serves. */
-export function openApiDocument(version: string): Record<string, unknown> {
+const problem = { $ref: '#/components/responses/Problem' };
+
+/** Express `:id` → OpenAPI `{id}`. */
+export function openApiPath(expressPath: string): string {
+  return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+/**
+ * JSON Schema of zod schemas, with every schema named by `.meta({ id })` moved to
+ * components.schemas. A name given to two different schemas is a bug, caught here.
+ */
+class SchemaConverter {
+  readonly components: Record<string, JsonSchema> = { Problem: PROBLEM_SCHEMA };
+
+  convert(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+    const { $schema: _s, $defs, ...json } = z.toJSONSchema(schema, {
+      target: 'draft-2020-12',
+      io,
+      unrepresentable: 'any',
+      // The format says it all; zod's long regex for it would be repeated at every date.
+      override: ({ jsonSchema }) => {
+        if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
+      },
+    }) as JsonSchema;
+    for (const [name, def] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) {
+      const moved = relink(def) as JsonSchema;
+      const known = this.components[name];
+      if (known && JSON.stringify(known) !== JSON.stringify(moved)) throw new Error(`two different schemas are named ${name}`);
+      this.components[name] = moved;
+    }
+    return relink(json) as JsonSchema;
+  }
+}
+
+function relink(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(relink);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace(/^#\/\$defs\//, '#/components/schemas/') : relink(v)]),
+  );
+}
+
+function operation(route: RouteDeclaration, schemas: SchemaConverter): JsonSchema {
+  const parameters: JsonSchema[] = Object.entries(route.params ?? {}).map(([name, p]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: schemas.convert(p.schema, 'input'),
+  }));
+  if (route.query) {
+    const q = schemas.convert(route.query, 'input');
+    const required = (q.required ?? []) as string[];
+    for (const [name, schema] of Object.entries((q.properties ?? {}) as Record<string, JsonSchema>)) {
+      parameters.push({ name, in: 'query', required: required.includes(name), schema });
+    }
+  }
+
+  const responses: Record<string, unknown> = {};
+  for (const [status, r] of Object.entries(route.responses)) {
+    responses[status] = {
+      description: r.description,
+      ...(r.headers
+        ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) }
+        : {}),
+      ...(r.body ? { content: { [r.contentType ?? 'application/json']: { schema: schemas.convert(r.body, 'output') } } } : {}),
+    };
+  }
+  const errors = new Set(route.errors ?? []);
+  // Every authenticated route spends from its key's request budget (rate-limit.ts): 429 past it.
+  if (route.auth !== 'public') [401, 403, 429].forEach((s) => errors.add(s));
+  if (route.params) errors.add(404);
+  if (route.query || route.body) errors.add(400);
+  if (route.body) [413, 415].forEach((s) => errors.add(s));
+  for (const status of [...errors].sort((a, b) => a - b)) responses[String(status)] ??= problem;
+
+  return {
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    'x-auth': route.auth,
+    ...(route.auth === 'public' ? { security: [] } : {}),
+    ...(parameters.length ? { parameters } : {}),
+    ...(route.body
+      ? { requestBody: { required: route.bodyRequired ?? true, content: { 'application/json': { schema: schemas.convert(route.body, 'input') } } } }
+      : {}),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 document of the declared routes. */
+export function openApiDocument(version: string, routes: readonly RouteDeclaration[]): JsonSchema {
+  const schemas = new SchemaConverter();
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = openApiPath(route.path);
+    paths[path] ??= {};
+    if (paths[path][route.method]) throw new Error(`${route.method.toUpperCase()} ${route.path} is declared twice`);
+    paths[path][route.method] = operation(route, schemas);
+  }
   return {
     openapi: '3.1.0',
     info: { title: 'mailwarden', version, description: 'Sending-domain verification (SPF, DKIM) and a policy-gated SMTP relay.' },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: {
+      responses: {
         Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status', 'detail'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            detail: { type: 'string' },
-            errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-          },
-        },
-        CreateAccount: json(createAccountBody),
-        Account: {
-          type: 'object',
-          properties: { id: { type: 'string' }, name: { type: 'string' }, apiKey: { type: 'string', description: 'shown once' } },
-        },
-        CreateDomain: json(createDomainBody),
-        Questionnaire: json(questionnaireSchema),
-        ReviewDecision: json(reviewDecisionBody),
-        CreateSmtpUser: json(createSmtpUserBody),
-        SmtpUserCreated: {
-          type: 'object',
-          required: ['username', 'password', 'createdAt'],
-          properties: {
-            username: { type: 'string', pattern: '^mw[a-z2-7]{16}$' },
-            password: { type: 'string', minLength: 24, description: 'shown once; only a scrypt hash is stored' },
-            createdAt: { type: 'string', format: 'date-time' },
-          },
-        },
-        SmtpUserList: {
-          type: 'object',
-          properties: {
-            data: {
-              type: 'array',
-              maxItems: 5,
-              items: { type: 'object', properties: { username: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' } } },
-            },
-          },
-        },
-        AllowedIps: json(allowedIpsBody),
-        Domain: {
-          type: 'object',
-          required: ['id', 'domain', 'status', 'approval', 'sending', 'records', 'dmarc', 'verification'],
-          properties: {
-            id: { type: 'string' },
-            domain: { type: 'string' },
-            status: { enum: ['pending', 'verified', 'failed', 'suspended'] },
-            approval: { enum: ['not_submitted', 'pending_review', 'approved', 'rejected'] },
-            sending: { type: 'object', properties: { allowed: { type: 'boolean' }, reason: { type: 'string' } } },
-            records: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  purpose: { enum: ['spf', 'dkim'] },
-                  type: { const: 'TXT' },
-                  name: { type: 'string' },
-                  selector: { type: 'string' },
-                  value: { type: 'string' },
-                  strings: { type: 'array', items: { type: 'string', maxLength: 255 } },
-                  status: { enum: ['pass', 'fail', 'temperror', 'pending'] },
-                  found: { type: 'array', items: { type: 'string' } },
-                  reason: { type: ['string', 'null'] },
-                  nameservers: { type: 'array', items: { type: 'object' } },
-                },
-              },
-            },
-            dmarc: { type: 'object' },
-            verification: { type: 'object' },
-            allowedIps: { type: 'array', items: { type: 'string' }, description: 'CIDRs that may connect to the relay; [] lets nobody in' },
-            questionnaire: { type: 'object', description: 'the submitted answers, with submittedAt' },
-            review: {
-              type: 'object',
-              description: 'the latest admin decision',
-              properties: { reason: { type: ['string', 'null'] }, reviewedAt: { type: 'string' }, approvedAt: { type: ['string', 'null'] } },
-            },
-          },
-        },
-        Message: {
-          type: 'object',
-          required: ['queueId', 'status', 'domain', 'envelope', 'size', 'attempts', 'createdAt', 'deliveredAt'],
-          properties: {
-            queueId: { type: 'string' },
-            status: { enum: ['queued', 'sending', 'delivered', 'deferred', 'failed'] },
-            domain: { type: 'string' },
-            envelope: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'array', items: { type: 'string' } } } },
-            size: { type: 'integer' },
-            attempts: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  at: { type: 'string', format: 'date-time' },
-                  status: { enum: ['delivered', 'deferred', 'failed'] },
-                  code: { type: ['integer', 'null'], description: 'SMTP reply code of the next hop' },
-                  response: { type: ['string', 'null'] },
-                  durationMs: { type: 'integer' },
-                },
-              },
-            },
-            createdAt: { type: 'string', format: 'date-time' },
-            deliveredAt: { type: ['string', 'null'], format: 'date-time' },
-          },
-        },
-        DomainPage: {
-          type: 'object',
-          properties: { data: { type: 'array', items: { $ref: '#/components/schemas/Domain' } }, nextCursor: { type: ['string', 'null'] } },
+          description: 'RFC 9457 problem',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
         },
       },
+      schemas: schemas.components,
     },
     security: [{ bearer: [] }],
-    paths: {
-      '/v1/accounts': {
-        post: {
-          summary: 'Create an account (admin key)',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateAccount' } } } },
-          responses: { 201: ok('account with its API key, shown once', 'Account'), ...errors },
-        },
-      },
-      '/v1/domains': {
-        post: {
-          summary: 'Register a sending domain; issues a DKIM key pair and the SPF value',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateDomain' } } } },
-          responses: { 201: ok('the domain resource', 'Domain'), 409: problem, 413: problem, ...errors },
-        },
-        get: {
-          summary: "List the account's domains",
-          parameters: [
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
-            { name: 'after', in: 'query', schema: { type: 'string' }, description: 'nextCursor of the previous page' },
-          ],
-          responses: { 200: ok('a page of domains', 'DomainPage'), ...errors },
-        },
-      },
-      '/v1/domains/{id}': {
-        get: {
-          summary: 'Domain status (ETag; 304 on If-None-Match)',
-          parameters: [idParam],
-          responses: { 200: ok('the domain resource', 'Domain'), 304: { description: 'not modified' }, ...errors },
-        },
-        delete: { summary: 'Delete a domain, stop its checks and remove its SMTP users', parameters: [idParam], responses: { 204: ok('deleted'), ...errors } },
-      },
-      '/v1/domains/{id}/questionnaire': {
-        put: {
-          summary: "Submit the seed's questionnaire; the domain awaits review (approval: pending_review)",
-          parameters: [idParam],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Questionnaire' } } } },
-          responses: { 200: ok('the domain resource', 'Domain'), ...errors },
-        },
-      },
-      '/v1/admin/domains/{id}/approve': {
-        post: {
-          summary: "Approve sending for any account's domain (admin key)",
-          parameters: [idParam],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ReviewDecision' } } } },
-          responses: { 200: ok('the domain resource', 'Domain'), ...errors },
-        },
-      },
-      '/v1/admin/domains/{id}/reject': {
-        post: {
-          summary: "Reject sending for any account's domain, or revoke an approval (admin key); 409 before any questionnaire or approval",
-          parameters: [idParam],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ReviewDecision' } } } },
-          responses: { 200: ok('the domain resource', 'Domain'), 409: problem, ...errors },
-        },
-      },
-      '/v1/domains/{id}/smtp-users': {
-        post: {
-          summary: 'Create an SMTP user with a generated username and password (the password is shown only here); 409 past 5 per domain',
-          parameters: [idParam],
-          requestBody: { required: false, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateSmtpUser' } } } },
-          responses: { 201: ok('the new user and its password', 'SmtpUserCreated'), 409: problem, ...errors },
-        },
-        get: {
-          summary: "List the domain's SMTP users (never a password)",
-          parameters: [idParam],
-          responses: { 200: ok('the users', 'SmtpUserList'), ...errors },
-        },
-      },
-      '/v1/domains/{id}/smtp-users/{username}': {
-        delete: {
-          summary: 'Delete an SMTP user',
-          parameters: [idParam, { name: 'username', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 204: ok('deleted'), ...errors },
-        },
-      },
-      '/v1/domains/{id}/allowed-ips': {
-        get: {
-          summary: 'The IP allowlist for relay connections ([] by default: nobody)',
-          parameters: [idParam],
-          responses: { 200: ok('the normalised CIDRs', 'AllowedIps'), ...errors },
-        },
-        put: {
-          summary: 'Replace the IP allowlist (IPv4 and IPv6 CIDRs or bare addresses; at most 50)',
-          parameters: [idParam],
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AllowedIps' } } } },
-          responses: { 200: ok('the normalised, deduplicated CIDRs', 'AllowedIps'), 503: problem, ...errors },
-        },
-      },
-      '/v1/messages/{queueId}': {
-        get: {
-          summary: 'Message status and every delivery attempt',
-          parameters: [{ name: 'queueId', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: ok('the message resource', 'Message'), ...errors },
-        },
-      },
-      '/v1/messages/{queueId}/raw': {
-        get: {
-          summary: 'The DKIM-signed message as delivered (DELIVERY_MODE=capture); 404 until captured',
-          parameters: [{ name: 'queueId', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: { description: 'the message', content: { 'message/rfc822': { schema: { type: 'string' } } } }, ...errors },
-        },
-      },
-      '/v1/policy': {
-        get: {
-          summary: "The relay's decision for a sender address",
-          parameters: [{ name: 'sender', in: 'query', required: true, schema: { type: 'string' } }],
-          responses: { 200: ok('{allowed, reason}'), ...errors },
-        },
-      },
-      '/v1/webhooks': {
-        post: {
-          summary: 'Subscribe to events; the whsec_ secret is returned only here',
-          requestBody: { required: true, content: { 'application/json': { schema: json(createWebhookBody) } } },
-          responses: { 201: ok('{id, url, events, domainId, status, secret}'), ...errors },
-        },
-        get: { summary: "The account's subscriptions", responses: { 200: ok('{data: [...]}'), ...errors } },
-      },
-      '/v1/webhooks/{id}': { delete: { summary: 'Remove a subscription', parameters: [idParam], responses: { 204: ok('deleted'), ...errors } } },
-      '/v1/webhooks/{id}/deliveries': {
-        get: { summary: 'Every delivery attempt, newest first', parameters: [idParam], responses: { 200: ok('{data, nextCursor}'), ...errors } },
-      },
-      '/v1/webhooks/{id}/test': { post: { summary: 'Send a webhook.test event', parameters: [idParam], responses: { 202: ok('{eventId}'), ...errors } } },
-      '/v1/webhooks/{id}/rotate-secret': {
-        post: { summary: 'New secret; the old one signs too for 24 h', parameters: [idParam], responses: { 200: ok('{id, secret, previousSecretExpiresAt}'), ...errors } },
-      },
-      '/v1/webhooks/{id}/enable': { post: { summary: 'Re-enable a disabled subscription', parameters: [idParam], responses: { 200: ok('the subscription'), ...errors } } },
-      '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: ok('alive') } } },
-      '/readyz': { get: { security: [], summary: 'Readiness: MongoDB and Redis answer', responses: { 200: ok('ready'), 503: problem } } },
-      '/metrics': { get: { security: [], summary: 'Prometheus metrics', responses: { 200: ok('text exposition format') } } },
-      '/openapi.json': { get: { security: [], summary: 'This document', responses: { 200: ok('OpenAPI 3.1') } } },
-    },
+    paths,
   };
 }

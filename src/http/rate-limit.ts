@@ -13,20 +13,27 @@ export interface RequestLimiter {
 /**
  * Rate-limits authenticated /v1 requests per API key (mounted after `authenticate`, so
  * only real keys get a bucket). The bucket is named by a hash of the key, never the key.
- * Over the budget: 429 problem+json with Retry-After. If the limiter's store is away the
- * request goes through, with a warning: the budget protects the service, it is not a
+ * Over the budget: 429 problem+json with Retry-After. If the limiter's store is away or
+ * silent past `deadlineMs`, the request goes through, with a warning: the budget protects the service, it is not a
  * permission, and the API should not go down with Redis.
  */
-export function rateLimitPerApiKey(limiter: RequestLimiter, logger: Logger): RequestHandler {
+export function rateLimitPerApiKey(limiter: RequestLimiter, logger: Logger, deadlineMs = 500): RequestHandler {
   return async (req, _res, next) => {
     const key = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!key) return next();
     let decision;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      decision = await limiter.take(createHash('sha256').update(`api-rate:${key}`).digest('base64url').slice(0, 22));
+      // A Redis that accepts the command but never answers must not hold the request.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms`)), deadlineMs);
+      });
+      decision = await Promise.race([limiter.take(createHash('sha256').update(`api-rate:${key}`).digest('base64url').slice(0, 22)), timeout]);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'api rate limit unavailable; request let through');
       return next();
+    } finally {
+      clearTimeout(timer);
     }
     if (!decision.allowed) {
       throw new RateLimitedError(`too many requests with this API key (${limiter.description}); retry later`, Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));

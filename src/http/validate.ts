@@ -38,4 +38,5 @@ export const pageLimit = z
   .regex(/^\d+$/, 'must be a whole number')
   .transform(Number)
   .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
-  .optional();
+  .optional()
+  .meta({ description: 'page size: a whole number from 1 to 100' });

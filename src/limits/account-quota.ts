@@ -21,6 +21,8 @@ export interface AccountQuotaOptions {
    * would cost a count per insert on stores without a covering index count (FerretDB).
    */
   recountMargin: number;
+  /** How long one Redis call may take before the creation answers 503. */
+  deadlineMs: number;
 }
 
 // Takes a slot when the counter exists and is under the cap: the slot taken (1..max),
@@ -65,7 +67,7 @@ export class AccountQuota {
     private readonly prefix: string,
     options: Partial<AccountQuotaOptions> = {},
   ) {
-    this.options = { seedTtlMs: 10 * 60_000, recountMargin: 100, ...options };
+    this.options = { seedTtlMs: 10 * 60_000, recountMargin: 100, deadlineMs: 2000, ...options };
     if (!('mwQuotaReserve' in redis)) redis.defineCommand('mwQuotaReserve', { numberOfKeys: 1, lua: RESERVE });
     if (!('mwQuotaGiveBack' in redis)) redis.defineCommand('mwQuotaGiveBack', { numberOfKeys: 1, lua: GIVE_BACK });
   }
@@ -98,13 +100,13 @@ export class AccountQuota {
     try {
       created = await subject.create();
     } catch (err) {
-      await this.commands.mwQuotaGiveBack(key).catch(() => {});
+      await this.redisCall(kind, () => this.commands.mwQuotaGiveBack(key)).catch(() => {});
       throw err;
     }
     if (slot > max - this.options.recountMargin && (await subject.count()) > max) {
       await subject.undo(created);
       // The counter let one too many through: count again from MongoDB next time.
-      await this.redis.del(key).catch(() => {});
+      await this.redisCall(kind, () => this.redis.del(key)).catch(() => {});
       throw quotaExceeded(kind, max);
     }
     return created;
@@ -129,10 +131,18 @@ export class AccountQuota {
   }
 
   private async redisCall<R>(kind: string, fn: () => Promise<R>): Promise<R> {
+    let timer: NodeJS.Timeout | undefined;
+    // A Redis that takes the command and never answers must not hold the request; a late
+    // reservation is a slot taken until the next seed, like a process that died.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer')), this.options.deadlineMs);
+    });
     try {
-      return await fn();
+      return await Promise.race([fn(), timeout]);
     } catch {
       throw new UnavailableError(`the ${kind} quota cannot be checked right now; try again`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -6,6 +6,7 @@ import type { DomainStore } from '../domains/domain.store';
 import type { EventStore } from '../events/event.store';
 import type { Logger } from '../logger';
 import type { RedisLock } from '../queue/redis-lock';
+import type { SendingPolicy } from '../sending-policy/sending-policy.service';
 import type { DkimSigner } from './dkim-signer';
 import { addMissingHeaders, messageIdFor } from './message-headers';
 import type { DeliveryAttempt, MessageDoc, MessageStatus } from './message.model';
@@ -37,6 +38,20 @@ export class DeliveryDeferredError extends Error {
   }
 }
 
+/**
+ * The domain may not send now (suspended, rejected, ...): nothing was sent, the message is
+ * `held`, and the job is retried with backoff until the domain may send again.
+ */
+export class DeliveryHeldError extends Error {
+  constructor(
+    readonly queueId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeliveryHeldError';
+  }
+}
+
 /** Where this attempt stands in the job's retries. */
 export interface AttemptInfo {
   /** Attempts already made before this one (BullMQ's job.attemptsMade). */
@@ -47,13 +62,17 @@ export interface AttemptInfo {
 
 export type DeliveryOutcome = 'delivered' | 'already_finished' | 'locked' | 'gone';
 
+/** The sending decision, asked again on every attempt (the relay's was taken at acceptance). */
+export type SendingDecisionSource = Pick<SendingPolicy, 'forDomain'>;
+
 // Longer than one send can take (nodemailer's socket timeout), so the lock never lapses mid-send.
 const LOCK_TTL_MS = 5 * 60_000;
 
 /**
- * Delivers spooled messages (DESIGN §2 step 6): adds missing Message-ID/Date, DKIM-signs,
- * then captures or hands the message to the smarthost, recording every attempt and
- * moving the message through queued → sending → delivered | deferred | failed.
+ * Delivers spooled messages (DESIGN §2 step 6): re-checks the sending decision, adds
+ * missing Message-ID/Date, DKIM-signs, then captures or hands the message to the
+ * smarthost, recording every attempt and moving the message through
+ * queued → sending → delivered | deferred | failed, or to `held` while its domain may not send.
  */
 export class DeliveryService {
   private transport: MessageTransport | null = null;
@@ -61,6 +80,7 @@ export class DeliveryService {
   constructor(
     private readonly messages: MessageStore,
     private readonly domains: DomainStore,
+    private readonly policy: SendingDecisionSource,
     private readonly events: EventStore,
     private readonly signer: DkimSigner,
     private readonly lock: RedisLock,
@@ -104,9 +124,12 @@ export class DeliveryService {
       return 'already_finished';
     }
     const startedAt = this.clock.now();
+    // Mail accepted before a suspension or a rejection must not leave: ask again now.
+    const decision = await this.policy.forDomain(msg.domainId);
+    if (decision && !decision.allowed) return this.hold(msg, info, decision.reason, startedAt);
     if (!(await this.messages.markSending(queueId, startedAt))) return 'already_finished';
 
-    const domain = await this.domains.findById(msg.domainId);
+    const domain = decision && (await this.domains.findById(msg.domainId));
     if (!domain) {
       await this.finish(msg, { at: startedAt, status: 'failed', code: null, response: 'the domain was deleted', durationMs: 0 });
       throw new DeliveryFailedError(queueId, `${queueId}: the domain ${msg.domain} was deleted`);
@@ -153,6 +176,23 @@ export class DeliveryService {
     const signed = await this.signer.sign(raw, msg.domain, selectors, now);
     for (const f of signed.failures) this.logger.warn({ queueId: msg._id, selector: f.selector, err: f.error }, 'a DKIM key failed to sign');
     return signed.message;
+  }
+
+  /**
+   * The domain may not send: `held` with the decision's reason and retried on the backoff
+   * schedule, or failed once the retries are spent (the retry window closed while held).
+   */
+  private async hold(msg: MessageDoc, info: AttemptInfo, reason: string, at: Date): Promise<never> {
+    if (info.attemptsMade + 1 >= info.maxAttempts) {
+      const response = `not sent: the domain was still not allowed to send when the retry window closed: ${reason}`;
+      await this.finish(msg, { at, status: 'failed', code: null, response, durationMs: 0 });
+      throw new DeliveryFailedError(msg._id, `${msg._id}: ${response}`);
+    }
+    const since = msg.status === 'held' && msg.hold ? msg.hold.since : at;
+    const attempt: DeliveryAttempt = { at, status: 'held', code: null, response: reason, durationMs: 0 };
+    await this.messages.recordAttempt(msg._id, attempt, { status: 'held', hold: { reason, since }, updatedAt: this.clock.now() });
+    this.logger.info({ queueId: msg._id, domainId: msg.domainId, reason, attempt: info.attemptsMade + 1 }, 'delivery held: the domain may not send');
+    throw new DeliveryHeldError(msg._id, `${msg._id}: held: ${reason}`);
   }
 
   /** 4xx, connection trouble or a signing problem: deferred, or failed once the retries are spent. */

@@ -1,11 +1,20 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 
-export type MessageStatus = 'queued' | 'sending' | 'delivered' | 'deferred' | 'failed';
+export type MessageStatus = 'queued' | 'sending' | 'delivered' | 'deferred' | 'held' | 'failed';
+
+/** Why a message is not being sent: its domain may not send now (DESIGN §2 step 6). */
+export interface MessageHold {
+  /** The sending decision's reason, as GET /v1/policy gives it. */
+  reason: string;
+  /** When this hold began. */
+  since: Date;
+}
 
 /** One delivery attempt, kept for the message's whole life. */
 export interface DeliveryAttempt {
   at: Date;
-  status: 'delivered' | 'deferred' | 'failed';
+  /** `held`: the domain was not allowed to send, so nothing was sent. */
+  status: 'delivered' | 'deferred' | 'held' | 'failed';
   /** SMTP reply code from the next hop, when there was one. */
   code: number | null;
   response: string | null;
@@ -27,6 +36,8 @@ export interface MessageDoc {
   raw: Buffer;
   size: number;
   status: MessageStatus;
+  /** Set while the message is `held` (and kept when a held message fails); null otherwise. */
+  hold?: MessageHold | null;
   attempts: DeliveryAttempt[];
   /** DESIGN: capture mode keeps the signed message for GET /v1/messages/:queueId/raw. */
   captured: Buffer | null;
@@ -46,6 +57,7 @@ const schema = new Schema<MessageDoc>(
     raw: { type: Buffer, required: true },
     size: { type: Number, required: true },
     status: { type: String, required: true },
+    hold: { type: Schema.Types.Mixed, default: null },
     attempts: { type: Schema.Types.Mixed, default: [] },
     captured: { type: Buffer, default: null },
     createdAt: { type: Date, required: true },
@@ -57,6 +69,8 @@ const schema = new Schema<MessageDoc>(
 // Recovery: messages still queued after a while, oldest first.
 schema.index({ status: 1, updatedAt: 1 });
 schema.index({ accountId: 1, _id: 1 });
+// Releasing a domain's held messages when it may send again.
+schema.index({ domainId: 1, status: 1, _id: 1 });
 
 export function messageModel(conn: Connection): Model<MessageDoc> {
   return conn.models.Message ?? conn.model<MessageDoc>('Message', schema);

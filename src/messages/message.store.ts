@@ -1,5 +1,5 @@
 import type { Connection, Model } from 'mongoose';
-import { messageModel, type DeliveryAttempt, type MessageDoc, type MessageStatus } from './message.model';
+import { messageModel, type DeliveryAttempt, type MessageDoc, type MessageHold, type MessageStatus } from './message.model';
 
 export class MessageStore {
   private readonly model: Model<MessageDoc>;
@@ -49,11 +49,11 @@ export class MessageStore {
     return asBuffer(doc?.captured ?? null);
   }
 
-  /** Moves a message that is not finished yet to `sending`; false when it is finished (or gone). */
+  /** Moves a message that is not finished yet to `sending` (a hold ends); false when it is finished (or gone). */
   async markSending(id: string, now: Date): Promise<boolean> {
     const res = await this.model.updateOne(
-      { _id: id, status: { $in: ['queued', 'deferred', 'sending'] } },
-      { $set: { status: 'sending', updatedAt: now } },
+      { _id: id, status: { $in: ['queued', 'deferred', 'held', 'sending'] } },
+      { $set: { status: 'sending', hold: null, updatedAt: now } },
     );
     return res.matchedCount === 1;
   }
@@ -65,7 +65,7 @@ export class MessageStore {
   async recordAttempt(
     id: string,
     attempt: DeliveryAttempt,
-    set: { status: MessageStatus; updatedAt: Date; deliveredAt?: Date; captured?: Buffer },
+    set: { status: MessageStatus; updatedAt: Date; deliveredAt?: Date; captured?: Buffer; hold?: MessageHold },
   ): Promise<boolean> {
     const res = await this.model.updateOne(
       { _id: id, status: { $nin: ['delivered', 'failed'] } },
@@ -81,6 +81,19 @@ export class MessageStore {
       { $set: { status: 'failed', updatedAt: now } },
     );
     return res.matchedCount === 1;
+  }
+
+  /**
+   * Ids of the domain's held messages after `afterId`, in id order: one page of an
+   * index range on {domainId, status, _id}.
+   */
+  async findHeldIds(domainId: string, afterId: string | null, limit: number): Promise<string[]> {
+    const docs = await this.model
+      .find({ domainId, status: 'held', ...(afterId ? { _id: { $gt: afterId } } : {}) }, { _id: 1 })
+      .sort({ domainId: 1, status: 1, _id: 1 })
+      .limit(limit)
+      .lean<Array<{ _id: string }>>();
+    return docs.map((d) => d._id);
   }
 
   /**

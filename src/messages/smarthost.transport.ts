@@ -16,8 +16,14 @@ export interface MessageTransport {
 }
 
 export interface SmarthostOptions {
-  /** smtp:// (STARTTLS when offered) or smtps:// (implicit TLS), with optional user:pass@. */
+  /** smtp:// (STARTTLS) or smtps:// (implicit TLS), with optional user:pass@. */
   url: string;
+  /**
+   * For smtp://: true refuses to send over a connection that STARTTLS did not encrypt
+   * (SMARTHOST_TLS=required, the default); false sends in the clear when the smarthost
+   * offers no STARTTLS (SMARTHOST_TLS=optional).
+   */
+  requireTls: boolean;
   /** False only for a test sink with a self-signed certificate (SMARTHOST_TLS_REJECT_UNAUTHORIZED). */
   rejectUnauthorized: boolean;
 }
@@ -48,12 +54,18 @@ export function classifySendError(err: unknown): { permanent: boolean; code: num
   const response = (e.response ?? e.message ?? String(err)).slice(0, 1000);
   const aboutTheMessage = e.code === 'EENVELOPE' || e.code === 'EMESSAGE';
   const permanent = aboutTheMessage && (code !== null ? code >= 500 : e.command === 'API');
+  if (e.code === 'ETLS') {
+    // The smarthost's own reply (often a bare "502 command not implemented") does not say why we stopped.
+    const detail = e.response && !e.message.includes(e.response) ? `${e.message}: ${e.response}` : e.message;
+    return { permanent, code, response: `STARTTLS with the smarthost failed: ${detail}`.slice(0, 1000) };
+  }
   return { permanent, code, response };
 }
 
 /**
  * The smarthost mode's transport: one nodemailer pool (5 connections) for the process.
- * smtp:// upgrades with STARTTLS whenever the smarthost offers it; smtps:// is TLS from the start.
+ * smtp:// upgrades with STARTTLS (required unless `requireTls` is false, then whenever
+ * the smarthost offers it); smtps:// is TLS from the start.
  */
 export function createSmarthostTransport(options: SmarthostOptions): MessageTransport {
   const pool = createTransport({
@@ -61,6 +73,7 @@ export function createSmarthostTransport(options: SmarthostOptions): MessageTran
     pool: true,
     maxConnections: 5,
     tls: { rejectUnauthorized: options.rejectUnauthorized },
+    requireTLS: options.requireTls && options.url.startsWith('smtp://'),
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 120_000,

@@ -1,6 +1,13 @@
 import { deliveryJob } from './delivery-jobs';
-import { QUEUES, scheduledCheckJobId, verifyJobId, webhookDispatchJobId, webhookJobId, type QueueRegistry } from './queues';
+import { deliveryJobId, QUEUES, scheduledCheckJobId, verifyJobId, webhookDispatchJobId, webhookJobId, type QueueRegistry } from './queues';
 import { webhookJobOptions } from './webhook-jobs';
+
+/** How long finished webhook jobs keep their ids (dedup across racing dispatchers), and at most how many. */
+const FINISHED_WEBHOOK_JOB_TTL_S = 3600;
+const FINISHED_WEBHOOK_JOBS_KEPT = 100_000;
+// How long expediteDeliveries waits for a running attempt to finish: 50 × 100 ms.
+const EXPEDITE_ACTIVE_POLLS = 50;
+const EXPEDITE_POLL_MS = 100;
 
 export interface ProducerOptions {
   /** DELIVERY_RETRY_BASE_MS: the unit of the delivery backoff schedule. */
@@ -61,17 +68,57 @@ export class JobProducer {
     );
   }
 
-  /** One webhook attempt series per (event, subscription): a dispatcher run twice never delivers twice. */
-  async enqueueWebhook(eventId: string, webhookId: string): Promise<void> {
-    await this.queues
-      .get(QUEUES.webhook)
-      .add(QUEUES.webhook, { eventId, webhookId }, { ...webhookJobOptions(this.options.webhookRetryBaseMs), jobId: webhookJobId(eventId, webhookId) });
+  /**
+   * Runs the delivery jobs of these messages now instead of at their next backoff delay
+   * (held messages whose domain may send again); a lost job is added again. A job that is
+   * waiting already is left as it is.
+   */
+  async expediteDeliveries(queueIds: string[]): Promise<void> {
+    const queue = this.queues.get(QUEUES.delivery);
+    const lost: string[] = [];
+    await Promise.all(
+      queueIds.map(async (id) => {
+        const job = await queue.getJob(deliveryJobId(id));
+        if (!job) return void lost.push(id);
+        // An attempt that is finishing (it read the old decision) is about to move its job
+        // to the backoff delay: wait for that, briefly, so the promote is not lost.
+        let state = await job.getState();
+        for (let i = 0; state === 'active' && i < EXPEDITE_ACTIVE_POLLS; i++) {
+          await new Promise((r) => setTimeout(r, EXPEDITE_POLL_MS));
+          state = await job.getState();
+        }
+        // The job may move on between the check and the promote: then there is nothing to do.
+        if (state === 'delayed') await job.promote().catch(() => {});
+      }),
+    );
+    await this.enqueueDeliveries(lost);
   }
 
-  /** One webhook attempt series per subscription of an event, in one round trip. */
+  /**
+   * One webhook attempt series per (event, subscription): a dispatcher run twice never
+   * delivers twice. The finished job is kept for a while, because its id is the dedup:
+   * removed at once, a second dispatcher that read the event before the first marked it
+   * dispatched would add (and send) it again.
+   */
+  async enqueueWebhook(eventId: string, webhookId: string): Promise<void> {
+    await this.queues.get(QUEUES.webhook).add(
+      QUEUES.webhook,
+      { eventId, webhookId },
+      {
+        ...webhookJobOptions(this.options.webhookRetryBaseMs),
+        jobId: webhookJobId(eventId, webhookId),
+        removeOnComplete: { age: FINISHED_WEBHOOK_JOB_TTL_S, count: FINISHED_WEBHOOK_JOBS_KEPT },
+      },
+    );
+  }
+
+  /** One webhook attempt series per subscription of an event, in one round trip (finished ids kept, as enqueueWebhook). */
   async enqueueWebhooks(eventId: string, webhookIds: string[]): Promise<void> {
     if (webhookIds.length === 0) return;
-    const opts = webhookJobOptions(this.options.webhookRetryBaseMs);
+    const opts = {
+      ...webhookJobOptions(this.options.webhookRetryBaseMs),
+      removeOnComplete: { age: FINISHED_WEBHOOK_JOB_TTL_S, count: FINISHED_WEBHOOK_JOBS_KEPT },
+    };
     await this.queues.get(QUEUES.webhook).addBulk(
       webhookIds.map((webhookId) => ({ name: QUEUES.webhook, data: { eventId, webhookId }, opts: { ...opts, jobId: webhookJobId(eventId, webhookId) } })),
     );

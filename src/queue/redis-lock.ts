@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { UnavailableError } from '../errors';
 
 // Compare-and-delete: only the holder's token releases the lock.
+const LOCK_POLL_MS = 50;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /** Per-key mutual exclusion with SET NX PX and a token (DESIGN §2 step 3). */
@@ -20,5 +22,24 @@ export class RedisLock {
 
   async release(key: string, token: string): Promise<void> {
     await this.redis.eval(RELEASE, 1, `${this.prefix}:lock:${key}`, token);
+  }
+
+  /**
+   * Runs `fn` while holding the lock, waiting up to `waitMs` for a holder to finish;
+   * UnavailableError (503, retry) when it stays taken.
+   */
+  async withLock<T>(key: string, opts: { ttlMs: number; waitMs: number }, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + opts.waitMs;
+    let token = await this.acquire(key, opts.ttlMs);
+    while (!token) {
+      if (Date.now() >= deadline) throw new UnavailableError(`${key} is busy; try again in a moment`);
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+      token = await this.acquire(key, opts.ttlMs);
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.release(key, token).catch(() => {});
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { InvalidationMessage } from '../events/change-notifier';
 import type { Logger } from '../logger';
 
 /**
@@ -8,7 +9,7 @@ import type { Logger } from '../logger';
  */
 export class InvalidationSubscriber {
   private subscribed = false;
-  private readonly handlers = new Map<string, { onMessage: (id: string) => void; reset: () => void }>();
+  private readonly handlers = new Map<string, { onMessage: (id: string, message: InvalidationMessage) => void; reset: () => void }>();
 
   constructor(
     private readonly redis: Redis,
@@ -16,8 +17,9 @@ export class InvalidationSubscriber {
   ) {
     redis.on('message', (channel: string, message: string) => {
       try {
-        const { domainId } = JSON.parse(message) as { domainId?: string };
-        if (domainId) this.handlers.get(channel)?.onMessage(domainId);
+        const parsed = JSON.parse(message) as InvalidationMessage;
+        const id = parsed.domainId ?? parsed.accountId;
+        if (typeof id === 'string' && id) this.handlers.get(channel)?.onMessage(id, parsed);
       } catch {
         this.logger.warn({ channel }, 'ignored a malformed invalidation message');
       }
@@ -26,7 +28,8 @@ export class InvalidationSubscriber {
     redis.on('ready', () => void this.subscribe().catch((err) => this.logger.warn({ err: (err as Error).message }, 'resubscribe failed')));
   }
 
-  on(channel: string, onMessage: (domainId: string) => void, reset: () => void): void {
+  /** `onMessage` gets the message's domainId (or, lacking one, its accountId) and the whole message. */
+  on(channel: string, onMessage: (id: string, message: InvalidationMessage) => void, reset: () => void): void {
     this.handlers.set(channel, { onMessage, reset });
   }
 

@@ -34,7 +34,7 @@ export class PolicyCache {
     if (hit && hit.expiresAt > now) return hit.decision;
     const generation = this.generations.get(domainId) ?? 0;
     const loaded = await this.load(domainId);
-    const decision = loaded ?? { domainId, domain: '', allowed: false, reason: 'the domain no longer exists' };
+    const decision = loaded ?? { domainId, domain: '', allowed: false, reason: 'the domain no longer exists', limits: { rateLimitPerSecond: 0, dailyQuota: 0 } };
     if ((this.generations.get(domainId) ?? 0) === generation) {
       this.entries.set(domainId, { decision, expiresAt: now + this.ttlMs });
     }

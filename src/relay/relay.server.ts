@@ -1,10 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../logger';
+import type { AuthenticatedSessions } from './authenticated-sessions';
 import { inspectMessage } from './message-inspector';
 import type { RelayService, RelayUser } from './relay.service';
-import { REPLIES, toSmtpError } from './smtp-replies';
-import type { TlsMaterial } from './tls';
+import { REPLIES, toSmtpError, type SmtpRejection } from './smtp-replies';
+import type { TlsSource } from './tls';
 
 export interface RelayServerOptions {
   host: string;
@@ -12,12 +13,18 @@ export interface RelayServerOptions {
   hostname: string;
   maxMessageBytes: number;
   maxConnectionsPerIp: number;
-  tls: TlsMaterial;
+  /** Loaded at start and again by reloadTls(). */
+  tls: TlsSource;
+  /** Connections at once (SMTP_MAX_CLIENTS); smtp-server answers one more with 421 and closes it. */
+  maxClients: number;
+  /** Where authenticated sessions are registered, so that withdrawn ones can be closed. */
+  sessions?: AuthenticatedSessions;
 }
 
 interface ConnectionInternals {
   id: string;
   secure: boolean;
+  send(code: number, text: string, context: false): void;
   _isSupported(command: string): boolean;
   handler_EHLO(command: string, callback: () => void): void;
 }
@@ -28,9 +35,14 @@ interface ConnectionInternals {
  * disabling the command per session would turn that 538 into a 500. So, for this one
  * connection, AUTH reads as unsupported only while EHLO lists features on a plain socket.
  */
-function hideAuthBeforeTls(server: SMTPServer, sessionId: string): void {
+function connectionOf(server: SMTPServer, sessionId: string): ConnectionInternals | undefined {
   const connections = (server as unknown as { connections: Set<ConnectionInternals> }).connections;
-  const conn = [...connections].find((c) => c.id === sessionId);
+  for (const c of connections) if (c.id === sessionId) return c;
+  return undefined;
+}
+
+function hideAuthBeforeTls(server: SMTPServer, sessionId: string): void {
+  const conn = connectionOf(server, sessionId);
   if (!conn) return;
   const isSupported = conn._isSupported.bind(conn);
   const ehlo = conn.handler_EHLO.bind(conn);
@@ -48,6 +60,12 @@ function hideAuthBeforeTls(server: SMTPServer, sessionId: string): void {
 
 export interface RunningRelay {
   port: number;
+  /**
+   * Loads the certificate again (SIGHUP) and uses it for every TLS handshake from now on;
+   * sessions already encrypted keep theirs. Rejects, keeping the old certificate, when the
+   * new one cannot be loaded.
+   */
+  reloadTls(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,12 +77,15 @@ const userOf = (session: SMTPServerSession) => session.user as unknown as RelayU
  */
 export async function startRelayServer(relay: RelayService, options: RelayServerOptions, logger: Logger): Promise<RunningRelay> {
   const perIp = new Map<string, number>();
+  const tls = await options.tls.load();
   const server = new SMTPServer({
     name: options.hostname,
     banner: 'mailwarden ESMTP',
     secure: false,
-    key: options.tls.key,
-    cert: options.tls.cert,
+    key: tls.key,
+    cert: tls.cert,
+    // DESIGN §5: TLS 1.2 at least (smtp-server's own default still allows TLS 1.0).
+    minVersion: 'TLSv1.2',
     // Advertised as SIZE; checked through stream.sizeExceeded so the reply is ours.
     size: options.maxMessageBytes,
     authMethods: ['PLAIN', 'LOGIN'],
@@ -73,6 +94,10 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
     authOptional: false,
     disabledCommands: [],
     logger: false,
+    // The connect-time check needs only the address; a PTR lookup per connection would
+    // cost a DNS round trip (up to 1.5 s) before the greeting.
+    disableReverseLookup: true,
+    maxClients: options.maxClients,
     onConnect(session, callback) {
       hideAuthBeforeTls(server, session.id);
       const ip = session.remoteAddress;
@@ -87,14 +112,28 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
       }
     },
     onClose(session) {
+      options.sessions?.closed(session.id);
       const n = (perIp.get(session.remoteAddress) ?? 1) - 1;
       if (n <= 0) perIp.delete(session.remoteAddress);
       else perIp.set(session.remoteAddress, n);
     },
     onAuth(auth, session, callback) {
+      const sessions = options.sessions;
+      const ticket = sessions?.beginAuth();
       relay.authenticate(auth.username ?? '', auth.password ?? '', session.remoteAddress).then(
-        (user) => callback(null, { user: user as never }),
-        (err) => callback(toSmtpError(err)),
+        (user) => {
+          const conn = connectionOf(server, session.id);
+          // A 421 makes smtp-server close the connection after sending it.
+          const close = (reply: SmtpRejection) => conn?.send(reply.smtpCode, reply.text, false);
+          if (sessions && ticket && !sessions.admit(ticket, session.id, user, session.remoteAddress, close)) {
+            return callback(toSmtpError(REPLIES.authFailed()));
+          }
+          callback(null, { user: user as never });
+        },
+        (err) => {
+          if (sessions && ticket) sessions.release(ticket);
+          callback(toSmtpError(err));
+        },
       );
     },
     onMailFrom(address, session, callback) {
@@ -105,19 +144,23 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
         (err) => callback(toSmtpError(err)),
       );
     },
-    onRcptTo(_address, session, callback) {
-      try {
-        relay.checkRecipientCount(session.envelope.rcptTo.length);
-        callback();
-      } catch (err) {
-        callback(toSmtpError(err));
-      }
+    onRcptTo(address, session, callback) {
+      const user = userOf(session);
+      if (!user) return callback(toSmtpError(REPLIES.authFailed()));
+      relay.checkRecipient(user, address.address, session.envelope.rcptTo.length).then(
+        () => callback(),
+        (err) => {
+          if (!(err instanceof Error) || !('smtpCode' in err)) logger.warn({ err: (err as Error)?.message }, 'relay: recipient not accepted');
+          callback(toSmtpError(err));
+        },
+      );
     },
     onData(stream, session, callback) {
       const user = userOf(session);
       inspectMessage(stream, options.maxMessageBytes)
         .then(async (message) => {
-          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded || message.tooBig) throw REPLIES.tooBig();
+          // smtp-server counts the same bytes as the inspector; either verdict is final.
+          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) throw REPLIES.tooBig();
           if (!user) throw REPLIES.authFailed();
           const envelope = {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
@@ -143,6 +186,12 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
   logger.info({ port, host: options.host }, 'smtp relay listening (STARTTLS, AUTH PLAIN/LOGIN)');
   return {
     port,
+    async reloadTls() {
+      const next = await options.tls.load();
+      // Builds new contexts from the merged options (minVersion stays); live sockets keep their own.
+      server.updateSecureContext({ key: next.key, cert: next.cert });
+      logger.info({ selfSigned: next.selfSigned }, 'smtp relay: TLS certificate reloaded');
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../errors';
+import type { MessageDefect } from './message-inspector';
 
 /** A refusal with its exact SMTP reply (DESIGN §5). */
 export class SmtpRejection extends AppError {
@@ -20,9 +21,36 @@ export const REPLIES = {
   attachments: () => new SmtpRejection(554, '5.6.1 Attachments are not supported'),
   tooBig: () => new SmtpRejection(552, '5.3.4 Message too big'),
   fromNotPermitted: () => new SmtpRejection(553, '5.7.1 From header not permitted'),
+  bareNewline: () => new SmtpRejection(554, '5.6.0 Bare CR or LF not allowed'),
+  multipleFrom: () => new SmtpRejection(554, '5.6.0 Multiple From headers'),
+  lineTooLong: () => new SmtpRejection(554, '5.6.0 Line too long'),
+  headerTooLong: () => new SmtpRejection(554, '5.6.0 Header section too long'),
   tooManyRecipients: (max: number) => new SmtpRejection(452, `4.5.3 Too many recipients (at most ${max})`),
   tooManyConnections: () => new SmtpRejection(421, '4.7.0 Too many connections from your address, try again later'),
+  /** An authenticated session whose SMTP user was deleted or whose address is no longer allowed. */
+  authorityWithdrawn: () => new SmtpRejection(421, '4.7.0 Authorization withdrawn, closing connection'),
+  recipientSuppressed: () => new SmtpRejection(550, '5.1.1 Recipient address is suppressed'),
+  rateExceeded: () => new SmtpRejection(451, '4.7.1 Sending rate exceeded, try again later'),
+  dailyQuotaExceeded: () => new SmtpRejection(452, '4.5.3 Daily sending quota exceeded'),
 } as const;
+
+/** The reply to a message the inspector refused. */
+export function defectReply(defect: MessageDefect): SmtpRejection {
+  switch (defect.kind) {
+    case 'too-big':
+      return REPLIES.tooBig();
+    case 'bare-newline':
+      return REPLIES.bareNewline();
+    case 'line-too-long':
+      return REPLIES.lineTooLong();
+    case 'header-too-long':
+      return REPLIES.headerTooLong();
+    case 'multiple-from':
+      return REPLIES.multipleFrom();
+    case 'attachment':
+      return REPLIES.attachments();
+  }
+}
 
 /** An error as smtp-server sends it: `err.responseCode` and the reply text. */
 export interface SmtpServerError extends Error {

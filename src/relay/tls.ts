@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
 import type { Logger } from '../logger';
 
@@ -35,11 +36,36 @@ export async function selfSignedCertificate(hostname: string): Promise<TlsMateri
   return { key: forge.pki.privateKeyToPem(keys.privateKey), cert: forge.pki.certificateToPem(cert), selfSigned: true };
 }
 
-/** TLS_CERT_FILE/TLS_KEY_FILE when given; otherwise a self-signed certificate, with a warning. */
-export async function loadTls(files: { certFile?: string; keyFile?: string }, hostname: string, logger: Logger): Promise<TlsMaterial> {
-  if (files.certFile && files.keyFile) {
-    return { cert: readFileSync(files.certFile, 'utf8'), key: readFileSync(files.keyFile, 'utf8'), selfSigned: false };
-  }
-  logger.warn({ hostname }, 'TLS_CERT_FILE/TLS_KEY_FILE not set: the relay uses a self-signed certificate');
-  return selfSignedCertificate(hostname);
+/** Where the relay's certificate comes from: `load()` at start, and again on every reload. */
+export interface TlsSource {
+  load(): Promise<TlsMaterial>;
+}
+
+/**
+ * TLS_CERT_FILE/TLS_KEY_FILE when given, read again on every load() so that a renewed
+ * certificate is picked up on SIGHUP. Without them, a self-signed certificate made once,
+ * with a warning (config.ts refuses that in production), and kept for later loads.
+ * A certificate and key that do not make a usable pair are refused: load() rejects,
+ * and a reload keeps the material it had.
+ */
+export function tlsSource(files: { certFile?: string; keyFile?: string }, hostname: string, logger: Logger): TlsSource {
+  let selfSigned: Promise<TlsMaterial> | null = null;
+  return {
+    async load() {
+      if (files.certFile && files.keyFile) {
+        const [cert, key] = await Promise.all([readFile(files.certFile, 'utf8'), readFile(files.keyFile, 'utf8')]);
+        // Throws on a key that does not match the certificate (a renewal caught half-written).
+        createSecureContext({ cert, key });
+        return { cert, key, selfSigned: false };
+      }
+      if (!selfSigned) {
+        logger.warn({ hostname }, 'TLS_CERT_FILE/TLS_KEY_FILE not set: the relay uses a self-signed certificate');
+        selfSigned = selfSignedCertificate(hostname).catch((err: unknown) => {
+          selfSigned = null;
+          throw err;
+        });
+      }
+      return selfSigned;
+    },
+  };
 }

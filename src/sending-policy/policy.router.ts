@@ -1,7 +1,5 @@
-import { Router } from 'express';
 import { z } from 'zod';
-import { accountIdOf } from '../http/auth';
-import { parse } from '../http/validate';
+import { RouteTable } from '../http/route';
 import type { SendingPolicy } from './sending-policy.service';
 
 export const policyQuery = z.strictObject({
@@ -11,13 +9,27 @@ export const policyQuery = z.strictObject({
     .regex(/^[^@\s]+@[^@\s]+$/, 'must be an address such as user@example.com'),
 });
 
+const senderDecision = z
+  .strictObject({
+    sender: z.string(),
+    domain: z.string().optional().meta({ description: 'the registered domain, when there is one' }),
+    domainId: z.string().optional(),
+    allowed: z.boolean(),
+    reason: z.string(),
+  })
+  .meta({ id: 'SenderDecision' });
+
 /** GET /v1/policy?sender=: the relay's decision, for other MTAs to ask (DESIGN §6). */
-export function policyRoutes(policy: SendingPolicy): Router {
-  const r = Router();
-  r.get('/v1/policy', async (req, res) => {
-    const accountId = accountIdOf(req);
-    const q = parse(policyQuery, req.query, 'query');
-    res.json(await policy.forSender(accountId, q.sender));
+export function policyRoutes(policy: SendingPolicy): RouteTable {
+  return new RouteTable().route({
+    method: 'get',
+    path: '/v1/policy',
+    summary: "The relay's decision for a sender address",
+    auth: 'account',
+    query: policyQuery,
+    responses: { 200: { description: '{allowed, reason}, and the domain when it is registered', body: senderDecision } },
+    handler: async ({ accountId, query }, res) => {
+      res.json(await policy.forSender(accountId, query.sender));
+    },
   });
-  return r;
 }

@@ -1,11 +1,13 @@
 import { normalizeDomainName } from '../domains/domain-name';
 import { sendingDecision, type SendingDecision } from '../domains/domain-state';
 import type { DomainStore } from '../domains/domain.store';
+import { sendingLimits, type SendingLimits } from '../domains/sending-limits';
 
-/** The sending decision for one domain, as the relay caches it. */
+/** The sending decision for one domain, as the relay caches it, with the limits it counts recipients against. */
 export interface PolicyDecision extends SendingDecision {
   domainId: string;
   domain: string;
+  limits: SendingLimits;
 }
 
 /** The decision for a sender address (GET /v1/policy). */
@@ -21,12 +23,16 @@ export interface SenderDecision extends SendingDecision {
  * `sendingDecision` rule, which the domain resource shows.
  */
 export class SendingPolicy {
-  constructor(private readonly domains: DomainStore) {}
+  constructor(
+    private readonly domains: DomainStore,
+    /** DEFAULT_RATE_PER_SECOND and DEFAULT_DAILY_QUOTA, for domains without limits of their own. */
+    private readonly defaultLimits: SendingLimits,
+  ) {}
 
   /** The decision for any account's domain; null when the domain does not exist. */
   async forDomain(domainId: string): Promise<PolicyDecision | null> {
     const d = await this.domains.findById(domainId);
-    return d ? { domainId, domain: d.domain, ...sendingDecision(d) } : null;
+    return d ? { domainId, domain: d.domain, ...sendingDecision(d), limits: sendingLimits(d, this.defaultLimits) } : null;
   }
 
   /** The decision for a sender address of the account; a domain it has not registered is never allowed. */

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError, NotFoundError, UnavailableError } from '../errors';
 import { newId } from '../ids';
 import type { DomainStore } from '../domains/domain.store';
+import type { ChangeNotifier } from '../events/change-notifier';
 import { generatePassword, hashPassword } from './smtp-password';
 import { MAX_SMTP_USERS } from './smtp-user.model';
 import type { SmtpUserStore } from './smtp-user.store';
@@ -43,6 +44,7 @@ export class SmtpUserService {
     private readonly domains: DomainStore,
     private readonly users: SmtpUserStore,
     private readonly clock: Clock,
+    private readonly notifier: ChangeNotifier,
   ) {}
 
   /**
@@ -87,11 +89,23 @@ export class SmtpUserService {
     return { data: users.map((u) => ({ username: u.username, createdAt: u.createdAt.toISOString() })) };
   }
 
-  /** Deletes one SMTP user of the account's domain; NotFoundError when the domain or the user is not there. */
+  /**
+   * Deletes one SMTP user of the account's domain, then tells the relays to close its
+   * open sessions. NotFoundError when the domain or the user is not there. The delete
+   * stands when the message cannot be sent; the caller then gets UnavailableError (the
+   * relays also check their sessions' users when they resubscribe, and every 5 minutes).
+   */
   async remove(accountId: string, domainId: string, username: string): Promise<void> {
     await this.requireDomain(accountId, domainId);
     if (!isSmtpUsername(username) || !(await this.users.deleteForAccount(accountId, domainId, username))) {
       throw new NotFoundError('smtp user');
+    }
+    try {
+      await this.notifier.smtpUserRemoved(domainId, username);
+    } catch (err) {
+      throw new UnavailableError(
+        `the SMTP user was deleted, but the relays could not be told to close its open sessions (${(err as Error).message}); they will within 5 minutes`,
+      );
     }
   }
 

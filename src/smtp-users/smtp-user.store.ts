@@ -1,18 +1,9 @@
 import type { Connection, Model } from 'mongoose';
 import { isDuplicateKeyError } from '../errors';
-import type { PasswordHash } from './smtp-password';
 import { smtpUserModel, type SmtpUserDoc } from './smtp-user.model';
 
-/** An SMTP user as the service and the relay see it. */
-export interface SmtpUser {
-  id: string;
-  username: string;
-  domainId: string;
-  accountId: string;
-  slot: number;
-  passwordHash: PasswordHash;
-  createdAt: Date;
-}
+/** An SMTP user as the service and the relay see it: the document, with `id` for `_id`. */
+export type SmtpUser = Omit<SmtpUserDoc, '_id'> & { id: string };
 
 /** What an insert ran into: a free slot, a taken slot, or (very rarely) a taken username. */
 export type SmtpUserInsertResult = 'inserted' | 'slot_taken' | 'username_taken';
@@ -68,6 +59,13 @@ export class SmtpUserStore {
   async findByUsername(username: string): Promise<SmtpUser | null> {
     const doc = await this.model.findOne({ username }).lean<SmtpUserDoc>();
     return doc ? toSmtpUser(doc) : null;
+  }
+
+  /** Which of these usernames still exist (the relay checks its open sessions with it). */
+  async existingUsernames(usernames: string[]): Promise<Set<string>> {
+    if (usernames.length === 0) return new Set();
+    const docs = await this.model.find({ username: { $in: usernames } }, { username: 1 }).lean<Array<Pick<SmtpUserDoc, 'username'>>>();
+    return new Set(docs.map((d) => d.username));
   }
 
   /** Deletes one user of the account's domain; false when there was none. */

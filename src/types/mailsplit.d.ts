@@ -8,9 +8,14 @@ declare module 'mailsplit' {
     filename: string | false;
     multipart: string | false;
     headers: { getFirst(key: string): string; get(key: string): string[] };
+    parentNode: MimeNode | false;
+    /** The header section as it arrived (while unchanged). */
+    getHeaders(): Buffer;
   }
+  /** What a Splitter emits: each part once its header is read, then its body or multipart data. */
+  export type SplitterChunk = MimeNode | { type: 'body' | 'data'; node: MimeNode; value: Buffer };
   export class Splitter extends Transform {
-    constructor(options?: { ignoreEmbedded?: boolean; maxHeadSize?: number });
+    constructor(options?: { ignoreEmbedded?: boolean; maxHeadSize?: number; maxChildNodes?: number });
   }
 }
 declare module 'nodemailer/lib/addressparser' {

@@ -5,6 +5,7 @@ import { evaluateSpfPolicy } from './spf-policy';
 import { suggestSpfRecord } from './spf-suggest';
 import { AuthoritativeResolver } from '../dns/authoritative-resolver';
 import type { DnsClient } from '../dns/dns-client';
+import { selectNameservers } from '../dns/nameserver-selection';
 import { describeFailure } from '../dns/lookup';
 import type { NameserverDiscovery, Nameserver } from '../dns/nameserver-discovery';
 import { MemoResolver, type RecursiveResolver } from '../dns/recursive-resolver';
@@ -23,7 +24,19 @@ export interface DnsVerifierOptions {
   outboundIps: string[];
   /** HELO name for SPF macros: the relay's own host name. */
   helo: string;
+  /** Query nameservers on loopback, private and other non-public addresses (DNS_ALLOW_PRIVATE; tests only). */
+  allowPrivate: boolean;
 }
+
+export interface VerifyOptions {
+  /**
+   * How the authoritative nameservers are asked: `udp` (default, TCP on truncation) or
+   * `tcp` only, to confirm a pass before it changes a domain's state.
+   */
+  transport?: 'udp' | 'tcp';
+}
+
+type Asked = { ns: Nameserver; resolver: CheckResolver } | { ns: Nameserver; skipped: string };
 
 /**
  * Checks a domain's SPF and DKIM on every authoritative nameserver separately and
@@ -38,7 +51,7 @@ export class DnsVerifier {
   ) {}
 
   /** Runs one full check. Never throws for DNS trouble: that is a temperror in the result. */
-  async verify(target: VerificationTarget): Promise<VerificationResult> {
+  async verify(target: VerificationTarget, opts: VerifyOptions = {}): Promise<VerificationResult> {
     const t0 = process.hrtime.bigint();
     // One run asks each question of the recursive resolvers once, whichever nameserver needs it.
     const outside = new MemoResolver(this.recursive);
@@ -53,10 +66,14 @@ export class DnsVerifier {
     } else {
       zone = found.zone;
       nameservers = found.nameservers;
-      const resolvers = nameservers.map((ns) => ({
-        ns,
-        resolver: new AuthoritativeResolver(this.client, { host: ns.ip, port: this.options.authPort }, found.zone, outside),
-      }));
+      const { skipped } = selectNameservers(nameservers, { allowPrivate: this.options.allowPrivate });
+      const notAsked = new Map(skipped.map((x) => [x.ns, x.reason]));
+      const resolvers: Asked[] = nameservers.map((ns) => {
+        const reason = notAsked.get(ns);
+        if (reason !== undefined) return { ns, skipped: reason };
+        const server = { host: ns.ip, port: this.options.authPort };
+        return { ns, resolver: new AuthoritativeResolver(this.client, server, found.zone, outside, opts.transport ?? 'udp') };
+      });
       records = await Promise.all([this.checkSpf(target, resolvers), ...target.selectors.map((s) => this.checkDkim(target, s, resolvers))]);
     }
     const dmarc = await dmarcPromise;
@@ -84,9 +101,11 @@ export class DnsVerifier {
     ];
   }
 
-  private async checkSpf(target: VerificationTarget, resolvers: Array<{ ns: Nameserver; resolver: CheckResolver }>): Promise<RecordCheck> {
+  private async checkSpf(target: VerificationTarget, resolvers: Asked[]): Promise<RecordCheck> {
     const perNs: NameserverVerdict[] = await Promise.all(
-      resolvers.map(async ({ ns, resolver }) => {
+      resolvers.map(async (asked) => {
+        if ('skipped' in asked) return notQueried(asked.ns, asked.skipped);
+        const { ns, resolver } = asked;
         const r = await evaluateSpfPolicy(resolver, {
           domain: target.domain,
           outboundIps: this.options.outboundIps,
@@ -119,11 +138,13 @@ export class DnsVerifier {
   private async checkDkim(
     target: VerificationTarget,
     sel: VerificationTarget['selectors'][number],
-    resolvers: Array<{ ns: Nameserver; resolver: CheckResolver }>,
+    resolvers: Asked[],
   ): Promise<RecordCheck> {
     const name = dkimRecordName(sel.selector, target.domain);
     const perNs: NameserverVerdict[] = await Promise.all(
-      resolvers.map(async ({ ns, resolver }) => {
+      resolvers.map(async (asked) => {
+        if ('skipped' in asked) return notQueried(asked.ns, asked.skipped);
+        const { ns, resolver } = asked;
         const res: LookupResult<string[]> = await resolver.txt(name);
         if (res.kind === 'error') return { host: ns.host, ip: ns.ip, status: 'temperror' as const, found: [], reason: describeFailure(res) };
         const r = evaluateDkim(res.kind === 'answer' ? res.records : [], { keyType: sel.keyType, publicKey: sel.publicKey });
@@ -146,3 +167,7 @@ export class DnsVerifier {
   }
 }
 
+/** A nameserver address the check did not query: a temperror that says why. */
+function notQueried(ns: Nameserver, reason: string): NameserverVerdict {
+  return { host: ns.host, ip: ns.ip, status: 'temperror', found: [], reason };
+}

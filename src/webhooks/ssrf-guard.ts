@@ -2,8 +2,8 @@ import { promises as dns } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import { AppError } from '../errors';
+import { isPublicAddress } from '../net/ip-range';
 import { VERSION } from '../version';
 
 /** One resolved address, as `dns.promises.lookup(host, { all: true })` returns it. */
@@ -47,47 +47,9 @@ export interface WebhookResponse {
   latencyMs: number;
 }
 
+export { isPublicAddress };
+
 const defaultLookup: HostLookup = (host) => dns.lookup(host, { all: true, verbatim: true });
-
-/**
- * The address in one canonical spelling: IPv6 through the WHATWG URL serialiser, which
- * writes an embedded IPv4 in hex (`::127.0.0.1` becomes `::7f00:1`). ipaddr.js reads the
- * dotted `::a.b.c.d` form as IPv4-mapped, so it must never see it. Null for anything else
- * (zone ids included).
- */
-function canonicalAddress(ip: string): string | null {
-  const family = isIP(ip);
-  if (family === 4) return ip;
-  if (family !== 6) return null;
-  try {
-    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * True only for globally routable unicast addresses. IPv4-mapped IPv6 is judged as the
- * IPv4 address it carries, so `::ffff:127.0.0.1` cannot smuggle in loopback. IPv4-compatible
- * IPv6 (`::a.b.c.d`, the whole ::/96, deprecated by RFC 4291 §2.5.5.1) is never public:
- * stacks that still honour it reach the IPv4 address it carries.
- */
-export function isPublicAddress(ip: string): boolean {
-  const canonical = canonicalAddress(ip);
-  if (canonical === null) return false;
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    addr = ipaddr.parse(canonical);
-  } catch {
-    return false;
-  }
-  if (addr.kind() === 'ipv6') {
-    const v6 = addr as ipaddr.IPv6;
-    if (v6.parts.slice(0, 6).every((p) => p === 0)) return false;
-    if (v6.isIPv4MappedAddress()) addr = v6.toIPv4Address();
-  }
-  return addr.range() === 'unicast';
-}
 
 /**
  * Refuses a non-public address. A literal is named (the caller wrote it); for a name, the

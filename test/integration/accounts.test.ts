@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { createAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { ADMIN_KEY, createTestContainer, type TestContainer } from '../support/services';
 
 describe('accounts and API keys', () => {
@@ -15,6 +16,7 @@ describe('accounts and API keys', () => {
   it('creates an account with a one-time 32-byte base64url key stored only as SHA-256', async () => {
     const res = await request(c.http).post('/v1/accounts').set('Authorization', `Bearer ${ADMIN_KEY}`).send({ name: 'Acme' }).expect(201);
     expect(res.body).toEqual({ id: expect.stringMatching(/^acc_/), name: 'Acme', apiKey: expect.any(String), createdAt: expect.any(String) });
+    await expectMatchesDocument(c.http, res);
     const secret = res.body.apiKey.replace(/^mwk_/, '');
     expect(Buffer.from(secret, 'base64url')).toHaveLength(32);
 
@@ -38,12 +40,14 @@ describe('accounts and API keys', () => {
     const res = await req.expect(401);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 401, title: 'Unauthorized' });
+    await expectMatchesDocument(c.http, res);
   });
 
   it('answers 403 when an account key calls an admin route', async () => {
     const acct = await createAccount(c.http);
     const res = await request(c.http).post('/v1/accounts').set(acct.auth).send({ name: 'Mallory' }).expect(403);
     expect(res.body).toMatchObject({ status: 403 });
+    await expectMatchesDocument(c.http, res);
   });
 
   it('answers 403 when the admin key calls an account route', async () => {
@@ -58,5 +62,6 @@ describe('accounts and API keys', () => {
   ])('rejects the body %j naming %s', async (body, field) => {
     const res = await request(c.http).post('/v1/accounts').set('Authorization', `Bearer ${ADMIN_KEY}`).send(body).expect(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    await expectMatchesDocument(c.http, res);
   });
 });

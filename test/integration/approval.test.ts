@@ -1,6 +1,10 @@
 import request from 'supertest';
 import { ManualClock } from '../../src/clock';
+import { domainLockKey } from '../../src/domains/domain-lock';
+import { RedisLock } from '../../src/queue/redis-lock';
+import { until } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { ADMIN_KEY, createTestContainer, type TestContainer } from '../support/services';
 
 const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
@@ -84,6 +88,7 @@ describe('approval', () => {
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ status: 400, title: 'Bad Request', detail: expect.any(String) });
       expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+      await expectMatchesDocument(c.http, res);
     });
 
     it('names every bad field at once', async () => {
@@ -93,6 +98,7 @@ describe('approval', () => {
         .send(answers({ nature: 'x', replyTo: 'y', consentStatement: false }))
         .expect(400);
       expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['consentStatement', 'nature', 'replyTo']);
+      await expectMatchesDocument(c.http, res);
     });
 
     it('leaves the domain untouched after a 400', async () => {
@@ -124,6 +130,7 @@ describe('approval', () => {
         },
       });
       expect(res.body).not.toHaveProperty('review');
+      await expectMatchesDocument(c.http, res);
 
       const doc = await stored(d.id);
       expect(doc).toMatchObject({ approval: 'pending_review', version: d.version + 1, status: 'pending' });
@@ -131,6 +138,7 @@ describe('approval', () => {
 
       const get = await request(c.http).get(`/v1/domains/${d.id}`).set(alice.auth).expect(200);
       expect(get.body.questionnaire.contactEmails).toHaveLength(4);
+      await expectMatchesDocument(c.http, get);
     });
 
     it('on a verified domain, says sending awaits review', async () => {
@@ -138,12 +146,14 @@ describe('approval', () => {
       await markVerified(d.id);
       const res = await request(c.http).put(`/v1/domains/${d.id}/questionnaire`).set(alice.auth).send(answers()).expect(200);
       expect(res.body).toMatchObject({ status: 'verified', approval: 'pending_review', sending: { allowed: false, reason: expect.stringMatching(/review/) } });
+      await expectMatchesDocument(c.http, res);
     });
 
     it("answers 404 for another account's domain, and for the admin key 403", async () => {
       const d = await registerDomain(c.http, alice, 'mine.example.com', 'ed25519');
       const res = await request(c.http).put(`/v1/domains/${d.id}/questionnaire`).set(bob.auth).send(answers()).expect(404);
       expect(res.body.status).toBe(404);
+      await expectMatchesDocument(c.http, res);
       await request(c.http).put(`/v1/domains/${d.id}/questionnaire`).set(admin).send(answers()).expect(403);
       await request(c.http).put('/v1/domains/nope/questionnaire').set(alice.auth).send(answers()).expect(404);
       expect(await stored(d.id)).toMatchObject({ approval: 'not_submitted' });
@@ -162,6 +172,7 @@ describe('approval', () => {
         await request(c.http).post(`/v1/admin/domains/${d.id}/${action}`).send({ reason: 'ok' }).expect(401);
         const res = await request(c.http).post(`/v1/admin/domains/${d.id}/${action}`).set(alice.auth).send({ reason: 'ok' }).expect(403);
         expect(res.headers['content-type']).toMatch(/problem\+json/);
+        await expectMatchesDocument(c.http, res);
       }
       expect(await stored(d.id)).toMatchObject({ approval: 'not_submitted' });
     });
@@ -178,10 +189,12 @@ describe('approval', () => {
         review: { reason: 'answers are complete', reviewedAt: '2025-03-01T11:00:00.000Z', approvedAt: '2025-03-01T11:00:00.000Z' },
       });
       expect(await stored(d.id)).toMatchObject({ approval: 'approved', approvalReason: 'answers are complete', approvedAt: clock.now() });
+      await expectMatchesDocument(c.http, res);
 
       await markVerified(d.id);
       const get = await request(c.http).get(`/v1/domains/${d.id}`).set(bob.auth).expect(200);
       expect(get.body.sending).toEqual({ allowed: true, reason: 'verified and approved' });
+      await expectMatchesDocument(c.http, get);
     });
 
     it('puts an approved domain back in review when the answers change', async () => {
@@ -194,6 +207,7 @@ describe('approval', () => {
         .send(answers({ nature: 'marketing' }))
         .expect(200);
       expect(res.body).toMatchObject({ approval: 'pending_review', questionnaire: { nature: 'marketing' }, review: { reason: 'fine', approvedAt: null } });
+      await expectMatchesDocument(c.http, res);
     });
 
     it('rejects with a reason, and revokes an approval', async () => {
@@ -207,14 +221,17 @@ describe('approval', () => {
         review: { reason: 'purchased list', approvedAt: null },
       });
       expect(await stored(d.id)).toMatchObject({ approval: 'rejected', approvalReason: 'purchased list' });
+      await expectMatchesDocument(c.http, res);
 
       await request(c.http).post(`/v1/admin/domains/${d.id}/approve`).set(admin).send({ reason: 'list verified' }).expect(200);
       const revoked = await request(c.http).post(`/v1/admin/domains/${d.id}/reject`).set(admin).send({ reason: 'complaints' }).expect(200);
       expect(revoked.body).toMatchObject({ approval: 'rejected', sending: { allowed: false }, review: { reason: 'complaints', approvedAt: null } });
+      await expectMatchesDocument(c.http, revoked);
 
       // A rejected owner may answer again.
       const again = await request(c.http).put(`/v1/domains/${d.id}/questionnaire`).set(alice.auth).send(answers()).expect(200);
       expect(again.body.approval).toBe('pending_review');
+      await expectMatchesDocument(c.http, again);
     });
 
     it('approves before any questionnaire, but answers 409 to rejecting one', async () => {
@@ -222,10 +239,12 @@ describe('approval', () => {
       const ok = await request(c.http).post(`/v1/admin/domains/${a.id}/approve`).set(admin).send({ reason: 'known sender' }).expect(200);
       expect(ok.body.approval).toBe('approved');
       expect(ok.body).not.toHaveProperty('questionnaire');
+      await expectMatchesDocument(c.http, ok);
 
       const b = await registerDomain(c.http, alice, 'unanswered.example.com', 'ed25519');
       const res = await request(c.http).post(`/v1/admin/domains/${b.id}/reject`).set(admin).send({ reason: 'no' }).expect(409);
       expect(res.body).toMatchObject({ status: 409, detail: expect.stringMatching(/questionnaire not submitted/) });
+      await expectMatchesDocument(c.http, res);
       expect(await stored(b.id)).toMatchObject({ approval: 'not_submitted', approvalReason: null });
     });
 
@@ -240,6 +259,7 @@ describe('approval', () => {
       for (const action of ['approve', 'reject']) {
         const res = await request(c.http).post(`/v1/admin/domains/${untouched}/${action}`).set(admin).send(body).expect(400);
         expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+        await expectMatchesDocument(c.http, res);
       }
       expect(await stored(untouched)).toMatchObject({ approval: 'not_submitted' });
     });
@@ -248,15 +268,42 @@ describe('approval', () => {
       for (const action of ['approve', 'reject']) {
         const res = await request(c.http).post(`/v1/admin/domains/${id}/${action}`).set(admin).send({ reason: 'x' }).expect(404);
         expect(res.body.status).toBe(404);
+        await expectMatchesDocument(c.http, res);
       }
     });
   });
 
   it('documents the routes in /openapi.json', async () => {
     const res = await request(c.http).get('/openapi.json').expect(200);
+    await expectMatchesDocument(c.http, res);
     expect(Object.keys(res.body.paths)).toEqual(
       expect.arrayContaining(['/v1/domains/{id}/questionnaire', '/v1/admin/domains/{id}/approve', '/v1/admin/domains/{id}/reject']),
     );
     expect(res.body.components.schemas.Questionnaire.required).toContain('consentStatement');
+  });
+
+  describe('writes and a running check of the same domain', () => {
+    // On FerretDB an update rewrites the whole document, so a check result written while an
+    // admin decides would undo the decision: every domain write waits for the domain's lock.
+    it('makes an admin decision wait for the check that holds the domain', async () => {
+      const d = await registerDomain(c.http, alice, 'locked.example.com', 'ed25519');
+      await markVerified(d.id);
+      const lock = new RedisLock(c.redis, c.config.queuePrefix);
+      const token = await lock.acquire(domainLockKey(d.id), 30_000);
+      expect(token).not.toBeNull();
+      let settled = false;
+      const approve = request(c.http).post(`/v1/admin/domains/${d.id}/approve`).set(admin).send({ reason: 'fine' }).then((r) => {
+        settled = true;
+        return r;
+      });
+      // It cannot finish while the check holds the lock: its write has not happened either.
+      await until(async () => (await c.redis.exists(`${c.config.queuePrefix}:lock:${domainLockKey(d.id)}`)) === 1);
+      await new Promise((r) => setTimeout(r, 300)); // proving a write does NOT happen needs time to pass
+      expect(settled).toBe(false);
+      expect((await stored(d.id))?.approval).toBe('not_submitted');
+      await lock.release(domainLockKey(d.id), token!);
+      expect((await approve).status).toBe(200);
+      expect((await stored(d.id))?.approval).toBe('approved');
+    });
   });
 });

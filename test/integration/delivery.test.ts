@@ -6,25 +6,34 @@ import { dkimRecordName, dkimValue } from '../../src/verification/records';
 import { generateDkimKeyPair } from '../../src/keys/dkim-keys';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
 import type { MessageDoc } from '../../src/messages/message.model';
-import { QUEUES } from '../../src/queue/queues';
+import { deliveryJobId, QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { eventually } from '../support/eventually';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpSink } from '../support/smtp-sink';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls GET /v1/messages/:queueId until `pred` holds. */
-async function waitForMessage(c: TestContainer, acct: TestAccount, queueId: string, pred: (m: any) => boolean, timeoutMs = 15000) {
-  const until = Date.now() + timeoutMs;
-  let last: any;
-  while (Date.now() < until) {
-    const res = await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth);
-    last = res.body;
-    if (res.status === 200 && pred(last)) return last;
-    await sleep(50);
-  }
-  throw new Error(`timed out; last: ${JSON.stringify(last)}`);
+/** GET /v1/messages/:queueId; throws unless it answers 200. */
+async function getMessage(c: TestContainer, acct: TestAccount, queueId: string): Promise<any> {
+  const res = await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth);
+  await expectMatchesDocument(c.http, res);
+  if (res.status !== 200) throw new Error(`GET /v1/messages/${queueId}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
+
+/** The message once the delivery worker has brought it to `status`. */
+const messageWhen = (c: TestContainer, acct: TestAccount, queueId: string, status: 'delivered' | 'failed') =>
+  eventually(() => getMessage(c, acct, queueId), { until: (m) => m.status === status, message: `message ${queueId} to be ${status}` });
+
+/**
+ * Waits until the delivery job of a message has finished (completed, failed, or removed
+ * on completion), and returns that state: a finished job makes no further attempt.
+ */
+const finishedJobState = (c: TestContainer, queueId: string) =>
+  eventually(() => c.queues.get(QUEUES.delivery).getJobState(deliveryJobId(queueId)), {
+    until: (state) => state === 'completed' || state === 'failed' || state === 'unknown',
+    message: `the delivery job of ${queueId} to finish`,
+  });
 
 /** The TXT records a domain publishes, as mailauth's resolver option wants them. */
 function dnsFor(records: Map<string, string>) {
@@ -54,6 +63,10 @@ function messageDoc(acct: TestAccount, domain: { id: string; domain: string }, r
     deliveredAt: null,
   };
 }
+
+/** Verified and approved, so the domain may send: each attempt asks (relay-e2e reaches this through DNS). */
+const allowSending = (c: TestContainer, domainId: string) =>
+  c.mongo.collection('domains').updateOne({ _id: domainId } as never, { $set: { status: 'verified', approval: 'approved' } });
 
 const body = (domain: string, extra = '') =>
   `From: Sender <sender@${domain}>\r\nTo: rcpt@example.net\r\nSubject: hello\r\n${extra}\r\nHello there.\r\nSecond line.\r\n`;
@@ -94,6 +107,7 @@ describe('delivery', () => {
     rsa = await registerDomain(c.http, acct, 'rsa.example.test', 'rsa-2048');
     dual = await registerDomain(c.http, acct, 'dual.example.test', 'rsa-2048');
     for (const d of [rsa, dual]) {
+      await allowSending(c, d.id);
       const dkim = d.records.find((r: any) => r.purpose === 'dkim');
       published.set(dkim.name, dkim.value);
     }
@@ -128,7 +142,7 @@ describe('delivery', () => {
   it('signs with the RSA selector, adds Message-ID and Date, and delivers through the smarthost', async () => {
     const to = rcpt();
     const doc = await spool(rsa, to);
-    const m = await waitForMessage(c, acct, doc._id, (x) => x.status === 'delivered');
+    const m = await messageWhen(c, acct, doc._id, 'delivered');
 
     expect(m).toMatchObject({ queueId: doc._id, domain: rsa.domain, envelope: { from: `sender@${rsa.domain}`, to: [to] }, size: doc.size });
     expect(m.deliveredAt).not.toBeNull();
@@ -149,6 +163,8 @@ describe('delivery', () => {
     expect(v.results[0]).toMatchObject({ signingDomain: rsa.domain, selector: rsa.records[1].selector, algo: 'rsa-sha256', status: { result: 'pass' } });
     expect(text).toMatch(/^DKIM-Signature: [^]*?\bc=relaxed\/relaxed;/m);
 
+    // The event is inserted just after the status write: read it once the job has finished.
+    await finishedJobState(c, doc._id);
     const events = await c.events.listForDomain(rsa.id);
     expect(events.filter((e) => e._id === `${doc._id}-delivered`)).toEqual([
       expect.objectContaining({ type: 'message.delivered', accountId: acct.id, version: 0, data: expect.objectContaining({ queueId: doc._id, status: 'delivered' }) }),
@@ -158,7 +174,7 @@ describe('delivery', () => {
   it('adds an ed25519-sha256 signature when the domain also has an active ed25519 selector; both verify', async () => {
     const to = rcpt();
     const doc = await spool(dual, to, body(dual.domain, 'Message-ID: <own@dual.example.test>\r\nDate: Mon, 04 Mar 2024 10:00:00 +0000\r\n'));
-    await waitForMessage(c, acct, doc._id, (x) => x.status === 'delivered');
+    await messageWhen(c, acct, doc._id, 'delivered');
     const [got] = sink.to(to);
     const text = got.raw.toString();
     // The sender's own Message-ID and Date are kept and not doubled.
@@ -177,7 +193,7 @@ describe('delivery', () => {
     const to = rcpt();
     sink.plan(to, [451, 250]);
     const doc = await spool(rsa, to);
-    const m = await waitForMessage(c, acct, doc._id, (x) => x.status === 'delivered');
+    const m = await messageWhen(c, acct, doc._id, 'delivered');
     expect(m.attempts.map((a: any) => [a.status, a.code])).toEqual([
       ['deferred', 451],
       ['delivered', 250],
@@ -193,12 +209,13 @@ describe('delivery', () => {
     const to = rcpt();
     sink.plan(to, [550]);
     const doc = await spool(rsa, to);
-    const m = await waitForMessage(c, acct, doc._id, (x) => x.status === 'failed');
+    const m = await messageWhen(c, acct, doc._id, 'failed');
     expect(m.attempts).toEqual([expect.objectContaining({ status: 'failed', code: 550 })]);
     expect(m.deliveredAt).toBeNull();
-    await sleep(800); // several backoff periods: no retry may happen
+    // No retry may happen: wait until the job has finished (a retry would be a delayed job, then run).
+    await finishedJobState(c, doc._id);
     expect(sink.tries.get(to)).toBe(1);
-    expect((await waitForMessage(c, acct, doc._id, () => true)).attempts).toHaveLength(1);
+    expect((await getMessage(c, acct, doc._id)).attempts).toHaveLength(1);
     const events = (await c.events.listForDomain(rsa.id)).filter((e) => e._id.startsWith(doc._id));
     expect(events.map((e) => [e._id, e.type])).toEqual([[`${doc._id}-failed`, 'message.failed']]);
     const job = await c.queues.get(QUEUES.delivery).getJob(`deliver-${doc._id}`);
@@ -212,37 +229,34 @@ describe('delivery', () => {
     await c.messages.insert(doc);
     const [name, data, opts] = deliveryJob(c.config, doc._id);
     await c.queues.get(QUEUES.delivery).add(name, data, { ...opts, attempts: 2 });
-    const m = await waitForMessage(c, acct, doc._id, (x) => x.status === 'failed');
+    const m = await messageWhen(c, acct, doc._id, 'failed');
     expect(m.attempts.map((a: any) => [a.status, a.code])).toEqual([
       ['deferred', 421],
       ['failed', 421],
     ]);
+    // The event is inserted just after the status write: read it once the job has finished.
+    await finishedJobState(c, doc._id);
     expect((await c.events.listForDomain(rsa.id)).filter((e) => e._id === `${doc._id}-failed`)).toHaveLength(1);
   });
 
   it('never sends a finished message again: not when the service is called again, not when the job is re-added', async () => {
     const to = rcpt();
     const doc = await spool(rsa, to);
-    await waitForMessage(c, acct, doc._id, (x) => x.status === 'delivered');
+    await messageWhen(c, acct, doc._id, 'delivered');
     // The worker may still hold the message's lock for a moment after the status write.
-    let outcome = await c.delivery.deliver(doc._id, { attemptsMade: 0, maxAttempts: 14 });
-    for (let i = 0; i < 40 && outcome === 'locked'; i++) {
-      await sleep(50);
-      outcome = await c.delivery.deliver(doc._id, { attemptsMade: 0, maxAttempts: 14 });
-    }
+    const outcome = await eventually(() => c.delivery.deliver(doc._id, { attemptsMade: 0, maxAttempts: 14 }), {
+      until: (o) => o !== 'locked',
+      timeoutMs: 5000,
+      message: 'the worker to release the message',
+    });
     expect(outcome).toBe('already_finished');
     // The completed job was removed, so this add creates a new job that runs.
-    const job = await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id));
-    const until = Date.now() + 5000;
-    let state = await job.getState();
-    while (Date.now() < until && state !== 'completed' && state !== 'unknown') {
-      await sleep(50);
-      state = await job.getState();
-    }
+    await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id));
+    const state = await finishedJobState(c, doc._id);
     // removeOnComplete: a job that ran to completion is gone.
     expect(['completed', 'unknown']).toContain(state);
     expect(sink.to(to)).toHaveLength(1);
-    const m = await waitForMessage(c, acct, doc._id, () => true);
+    const m = await getMessage(c, acct, doc._id);
     expect(m.attempts).toHaveLength(1);
     expect((await c.events.listForDomain(rsa.id)).filter((e) => e._id.startsWith(doc._id))).toHaveLength(1);
   });
@@ -261,10 +275,11 @@ describe('delivery', () => {
 
   it('shows a message only to its own account', async () => {
     const doc = await spool(rsa, rcpt());
-    await waitForMessage(c, acct, doc._id, (x) => x.status === 'delivered');
+    await messageWhen(c, acct, doc._id, 'delivered');
     for (const path of [`/v1/messages/${doc._id}`, `/v1/messages/${doc._id}/raw`]) {
       const res = await request(c.http).get(path).set(other.auth).expect(404);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      await expectMatchesDocument(c.http, res);
     }
     await request(c.http).get('/v1/messages/doesnotexist').set(acct.auth).expect(404);
     await request(c.http).get('/v1/messages/bad%20id!').set(acct.auth).expect(404);
@@ -272,6 +287,7 @@ describe('delivery', () => {
     // Smarthost mode keeps no copy.
     const raw = await request(c.http).get(`/v1/messages/${doc._id}/raw`).set(acct.auth).expect(404);
     expect(raw.body.detail).toMatch(/capture/);
+    await expectMatchesDocument(c.http, raw);
   });
 
   it('recovers a queued message whose job was lost, once, however often recovery runs', async () => {
@@ -283,10 +299,11 @@ describe('delivery', () => {
     expect(await c.messageRecovery.requeueStuck(new Date(Date.now() - 2 * 60 * 60_000))).toBe(0);
     expect(await c.messageRecovery.requeueStuck(new Date(Date.now() - 10 * 60_000))).toBeGreaterThanOrEqual(1);
     await c.messageRecovery.requeueStuck(new Date(Date.now() - 10 * 60_000));
-    const m = await waitForMessage(c, acct, doc._id, (x) => x.status === 'delivered');
+    const m = await messageWhen(c, acct, doc._id, 'delivered');
     expect(m.attempts).toHaveLength(1);
     await c.messageRecovery.requeueStuck(new Date());
-    await sleep(300);
+    // Had recovery re-added the delivered message, its job would be waiting now: let it run.
+    await finishedJobState(c, doc._id);
     expect(sink.to(to)).toHaveLength(1);
   });
 
@@ -298,15 +315,17 @@ describe('delivery', () => {
     // and its job (stalled, so BullMQ hands it to another worker).
     await c.redis.set(`${c.config.queuePrefix}:lock:message:${doc._id}`, 'dead-worker', 'PX', 700);
     await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id));
-    const m = await waitForMessage(c, acct, doc._id, (x) => x.status === 'delivered');
+    const m = await messageWhen(c, acct, doc._id, 'delivered');
     expect(m.attempts.filter((a: { status: string }) => a.status === 'delivered')).toHaveLength(1);
-    await sleep(300);
+    // Its only job has finished: nothing is left to send the message again.
+    await finishedJobState(c, doc._id);
     expect(sink.to(to)).toHaveLength(1);
   });
 
   it('documents the message routes in /openapi.json', async () => {
     const res = await request(c.http).get('/openapi.json').expect(200);
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/messages/{queueId}', '/v1/messages/{queueId}/raw']));
+    await expectMatchesDocument(c.http, res);
   });
 
   describe('capture mode', () => {
@@ -326,15 +345,17 @@ describe('delivery', () => {
 
     it('keeps the signed message for GET /v1/messages/:queueId/raw and sends nothing', async () => {
       const d = await registerDomain(cap.http, capAcct, 'cap.example.test', 'rsa-2048');
+      await allowSending(cap, d.id);
       const dkim = d.records.find((r: any) => r.purpose === 'dkim');
       const to = rcpt();
       const doc = messageDoc(capAcct, d, to, body(d.domain));
       await cap.messages.insert(doc);
       const before = await request(cap.http).get(`/v1/messages/${doc._id}/raw`).set(capAcct.auth).expect(404);
       expect(before.headers['content-type']).toMatch(/^application\/problem\+json/);
+      await expectMatchesDocument(cap.http, before);
 
       await cap.queues.get(QUEUES.delivery).add(...deliveryJob(cap.config, doc._id));
-      const m = await waitForMessage(cap, capAcct, doc._id, (x) => x.status === 'delivered');
+      const m = await messageWhen(cap, capAcct, doc._id, 'delivered');
       expect(m.attempts).toEqual([expect.objectContaining({ status: 'delivered', code: null, response: 'captured' })]);
 
       const res = await request(cap.http)
@@ -348,6 +369,7 @@ describe('delivery', () => {
         })
         .expect(200);
       expect(res.headers['content-type']).toMatch(/^message\/rfc822/);
+      await expectMatchesDocument(cap.http, res);
       const raw = res.body as Buffer;
       expect(raw.toString()).toMatch(/^DKIM-Signature: /);
       expect(raw.toString()).toContain(`Message-ID: <${doc._id}.`);

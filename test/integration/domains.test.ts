@@ -3,6 +3,7 @@ import request from 'supertest';
 import { ED25519_SPKI_PREFIX } from '../../src/keys/dkim-keys';
 import type { DomainDoc } from '../../src/domains/domain.model';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 
 interface TxtRecord {
@@ -50,6 +51,7 @@ describe('domain registration', () => {
     const res = await request(c.http).post('/v1/domains').set(alice.auth).send({ domain: 'Mail.Example.COM.' }).expect(201);
     const d = res.body;
     expect(res.headers.location).toBe(`/v1/domains/${d.id}`);
+    await expectMatchesDocument(c.http, res);
     expect(d).toMatchObject({
       domain: 'mail.example.com',
       status: 'pending',
@@ -136,6 +138,7 @@ describe('domain registration', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ type: expect.any(String), title: 'Bad Request', status: 400, detail: expect.any(String) });
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    await expectMatchesDocument(c.http, res);
   });
 
   it('answers 400 to malformed JSON, 400 to a non-JSON body, and 413 over 100 kB', async () => {
@@ -155,6 +158,7 @@ describe('domain registration', () => {
     await registerDomain(c.http, alice, 'dup.example.com');
     const res = await request(c.http).post('/v1/domains').set(alice.auth).send({ domain: 'DUP.example.com.' }).expect(409);
     expect(res.body).toMatchObject({ status: 409 });
+    await expectMatchesDocument(c.http, res);
     const other = await registerDomain(c.http, bob, 'dup.example.com');
     const mine = (await request(c.http).get('/v1/domains?limit=100').set(alice.auth)).body.data.find((d: { domain: string }) => d.domain === 'dup.example.com');
     // Each account proves control with its own selector.
@@ -167,6 +171,8 @@ describe('domain registration', () => {
     expect(get.body.status).toBe(404);
     await request(c.http).delete(`/v1/domains/${a.id}`).set(bob.auth).expect(404);
     const list = await request(c.http).get('/v1/domains?limit=100').set(bob.auth).expect(200);
+    await expectMatchesDocument(c.http, list);
+    await expectMatchesDocument(c.http, get);
     expect(list.body.data.map((d: { id: string }) => d.id)).not.toContain(a.id);
     await request(c.http).get(`/v1/domains/${a.id}`).set(alice.auth).expect(200);
   });
@@ -184,6 +190,7 @@ describe('domain registration', () => {
         .set(carol.auth)
         .expect(200);
       expect(res.body.data.length).toBeLessThanOrEqual(2);
+      await expectMatchesDocument(c.http, res);
       seen.push(...res.body.data.map((d: { id: string }) => d.id));
       after = res.body.nextCursor;
     } while (after);
@@ -193,20 +200,23 @@ describe('domain registration', () => {
   it.each([['limit=0'], ['limit=101'], ['limit=ten'], ['after=nope'], ['sort=desc']])('answers 400 to ?%s', async (qs) => {
     const res = await request(c.http).get(`/v1/domains?${qs}`).set(alice.auth).expect(400);
     expect(res.body.errors[0].field).toBe(qs.split('=')[0]);
+    await expectMatchesDocument(c.http, res);
   });
 
   it('sends an ETag and answers 304 to If-None-Match', async () => {
     const d = await registerDomain(c.http, alice, 'etag.example.com', 'ed25519');
     const first = await request(c.http).get(`/v1/domains/${d.id}`).set(alice.auth).expect(200);
     expect(first.headers.etag).toBeTruthy();
+    await expectMatchesDocument(c.http, first);
     const second = await request(c.http).get(`/v1/domains/${d.id}`).set(alice.auth).set('If-None-Match', first.headers.etag).expect(304);
     expect(second.text).toBe('');
+    await expectMatchesDocument(c.http, second);
     await request(c.http).get(`/v1/domains/${d.id}`).set(alice.auth).set('If-None-Match', 'W/"other"').expect(200);
   });
 
   it('deletes a domain', async () => {
     const d = await registerDomain(c.http, alice, 'gone.example.com', 'ed25519');
-    await request(c.http).delete(`/v1/domains/${d.id}`).set(alice.auth).expect(204);
+    await expectMatchesDocument(c.http, await request(c.http).delete(`/v1/domains/${d.id}`).set(alice.auth).expect(204));
     await request(c.http).get(`/v1/domains/${d.id}`).set(alice.auth).expect(404);
     await request(c.http).delete(`/v1/domains/${d.id}`).set(alice.auth).expect(404);
     expect(await storedDomain(d.id)).toBeNull();

@@ -1,5 +1,6 @@
 import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
+import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, uniqueName, type TestContainer } from '../support/services';
 
@@ -45,7 +46,7 @@ describe('lifecycle under concurrency and crashes', () => {
   });
 
   it('two worker sets checking the same domains produce one event per transition', async () => {
-    const ds = [];
+    const ds: Array<{ id: string }> = [];
     for (const n of [1, 2, 3]) {
       const d = await registerDomain(a.http, acct, `pair${n}.example.test`, 'ed25519');
       publish(d);
@@ -53,14 +54,12 @@ describe('lifecycle under concurrency and crashes', () => {
     }
     const workers: RunningWorkers[] = [await a.start('worker', { workers: { dnsConcurrency: 4 } }), await b.start('worker', { workers: { dnsConcurrency: 4 } })];
     try {
-      const until = Date.now() + 10_000;
-      for (;;) {
-        const docs = await Promise.all(ds.map((d) => a.stores.domains.findById(d.id)));
-        if (docs.every((x) => x?.status === 'verified')) break;
-        if (Date.now() > until) throw new Error('domains did not verify');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await new Promise((r) => setTimeout(r, 500));
+      // Verified, and the outbox published: the transition's event is in, or never will be.
+      await eventually(() => Promise.all(ds.map((d) => a.stores.domains.findById(d.id))), {
+        until: (docs) => docs.every((x) => x?.status === 'verified' && x.outbox.length === 0),
+        timeoutMs: 10_000,
+        message: 'the domains to verify and publish their events',
+      });
     } finally {
       for (const w of workers) await w.close();
     }
@@ -77,11 +76,11 @@ describe('lifecycle under concurrency and crashes', () => {
     expect((await a.stores.domains.findById(d.id))?.status).toBe('pending');
     const workers = await b.start('worker', { workers: { dnsConcurrency: 2 } });
     try {
-      const until = Date.now() + 10_000;
-      while ((await a.stores.domains.findById(d.id))?.status !== 'verified') {
-        if (Date.now() > until) throw new Error('the domain was lost');
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await eventually(() => a.stores.domains.findById(d.id), {
+        until: (x) => x?.status === 'verified',
+        timeoutMs: 10_000,
+        message: 'a later sweep to pick the domain up',
+      });
     } finally {
       await workers.close();
     }

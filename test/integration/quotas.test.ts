@@ -4,6 +4,8 @@ import { ManualClock } from '../../src/clock';
 import { UnavailableError } from '../../src/errors';
 import { AccountQuota } from '../../src/limits/account-quota';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
+import { TcpProxy } from '../support/tcp-proxy';
 import { createTestContainer, type TestContainer } from '../support/services';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -32,7 +34,7 @@ describe('quotas per account', () => {
       const acct = await createAccount(c.http, 'Capped');
       const made = [];
       for (const n of [1, 2, 3]) made.push(await registerDomain(c.http, acct, `d${n}.capped.example`, 'ed25519'));
-      const res = await post(acct, 'd4.capped.example').expect(409);
+      const res = await expectMatchesDocument(c.http, await post(acct, 'd4.capped.example').expect(409));
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.body).toMatchObject({
         type: 'https://mailwarden.dev/problems/quota_exceeded',
@@ -110,7 +112,7 @@ describe('quotas per account', () => {
       const acct = await createAccount(c.http, 'Hooks');
       const first = (await hook(acct, 0).expect(201)).body;
       for (let n = 1; n < 25; n++) await hook(acct, n).expect(201);
-      const res = await hook(acct, 25).expect(409);
+      const res = await expectMatchesDocument(c.http, await hook(acct, 25).expect(409));
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.body).toMatchObject({ type: 'https://mailwarden.dev/problems/quota_exceeded', detail: expect.stringContaining('25 webhooks') });
       await request(c.http).delete(`/v1/webhooks/${first.id}`).set(acct.auth).expect(204);
@@ -132,7 +134,7 @@ describe('quotas per account', () => {
       const a = (await hook(acct, 1).expect(201)).body;
       const b = (await hook(acct, 2).expect(201)).body;
       for (let i = 0; i < 5; i++) await request(c.http).post(`/v1/webhooks/${a.id}/test`).set(acct.auth).expect(202);
-      const res = await request(c.http).post(`/v1/webhooks/${a.id}/test`).set(acct.auth).expect(429);
+      const res = await expectMatchesDocument(c.http, await request(c.http).post(`/v1/webhooks/${a.id}/test`).set(acct.auth).expect(429));
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.body).toMatchObject({ type: 'https://mailwarden.dev/problems/rate_limited', status: 429 });
       expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -148,7 +150,7 @@ describe('quotas per account', () => {
       const acct = await createAccount(c.http, 'Chatty');
       const quiet = await createAccount(c.http, 'Quiet');
       for (let i = 0; i < 50; i++) await list(acct).expect(200);
-      const res = await list(acct).expect(429);
+      const res = await expectMatchesDocument(c.http, await list(acct).expect(429));
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.headers['retry-after']).toBe('1');
       expect(res.body).toMatchObject({ type: 'https://mailwarden.dev/problems/rate_limited', status: 429, detail: expect.stringContaining('20 requests a second, bursts of 50') });
@@ -179,5 +181,38 @@ describe('quotas per account', () => {
       expect(keys.length).toBeGreaterThan(0);
       for (const k of keys) expect(k).not.toContain(acct.apiKey);
     });
+  });
+});
+
+describe('quotas when Redis does not answer', () => {
+  let proxy: TcpProxy;
+  let c: TestContainer;
+
+  beforeAll(async () => {
+    const url = new URL(process.env.MW_TEST_REDIS_URL!);
+    proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379));
+    c = await createTestContainer({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+  });
+  afterAll(async () => {
+    proxy.restore();
+    await c.dispose();
+    await proxy.close();
+  });
+
+  it('lets reads through past the budget deadline, and answers a registration 503 problem+json', async () => {
+    const acct = await createAccount(c.http, 'Stalled');
+    proxy.stall();
+    try {
+      await request(c.http).get('/v1/webhooks').set(acct.auth).expect(200);
+      const res = await expectMatchesDocument(
+        c.http,
+        await request(c.http).post('/v1/domains').set(acct.auth).send({ domain: 'stalled.example', dkim: { algorithm: 'ed25519' } }).expect(503),
+      );
+      expect(res.headers['content-type']).toMatch(PROBLEM);
+      expect(res.body.detail).toBe('the domains quota cannot be checked right now; try again');
+    } finally {
+      proxy.restore();
+    }
+    await request(c.http).post('/v1/domains').set(acct.auth).send({ domain: 'stalled.example', dkim: { algorithm: 'ed25519' } }).expect(201);
   });
 });

@@ -4,22 +4,14 @@ import request from 'supertest';
 import type { RunningRelay } from '../../src/relay/relay.server';
 import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
+import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
 import { SmtpSink } from '../support/smtp-sink';
 
 const INCLUDE = '_spf.mw.test';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign, deliver', () => {
   let dns: DnsFixture;
@@ -66,19 +58,22 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
   it('a message from a verified domain arrives at the smarthost signed with the key DNS serves', async () => {
     const d = await registerDomain(c.http, acct, 'shop.example.test');
     for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
-    await until('verified', async () => {
-      const x = (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body;
-      return x.sending?.allowed ? x : undefined;
+    await eventually(async () => (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body, {
+      until: (x) => x.sending?.allowed === true,
+      message: 'the domain to verify',
     });
     await request(c.http).put(`/v1/domains/${d.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1'] }).expect(200);
     const user = (await request(c.http).post(`/v1/domains/${d.id}/smtp-users`).set(acct.auth).send({}).expect(201)).body;
 
-    const { client, greeting } = await until('the allowlist to reach the relay', async () => {
-      const conn = await SmtpTestClient.connect(relay.port);
-      if (conn.greeting.code === 220) return conn;
-      await conn.client.quit();
-      return undefined;
-    });
+    const { client, greeting } = await eventually(
+      async () => {
+        const conn = await SmtpTestClient.connect(relay.port);
+        if (conn.greeting.code === 220) return conn;
+        await conn.client.quit();
+        throw new Error(`greeted with ${conn.greeting.raw}`);
+      },
+      { message: 'the allowlist to reach the relay' },
+    );
     expect(greeting.code).toBe(220);
     await client.ehlo();
     expect((await client.starttls()).code).toBe(220);
@@ -89,9 +84,9 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
     const queueId = reply.text.split(' ').pop()!;
     await client.quit();
 
-    const message = await until('delivered', async () => {
-      const m = (await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth)).body;
-      return m.status === 'delivered' ? m : undefined;
+    const message = await eventually(async () => (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/messages/${queueId}`).set(acct.auth))).body, {
+      until: (m) => m.status === 'delivered',
+      message: 'the message to be delivered',
     });
     expect(message.attempts).toHaveLength(1);
     const received = sink.to('someone@dest.example');
@@ -109,17 +104,20 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
 
     // Withdraw the records: once suspended, the relay refuses the domain.
     for (const r of d.records) dns.unpublish(r.name, 'TXT');
-    await until('suspended', async () => {
-      const x = (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body;
-      return x.status === 'suspended' ? x : undefined;
+    await eventually(async () => (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body, {
+      until: (x) => x.status === 'suspended',
+      message: 'the domain to be suspended',
     });
     const again = await SmtpTestClient.connect(relay.port);
     await again.client.login(user.username, user.password);
-    const refused = await until('the relay to refuse', async () => {
-      const r = await again.client.command('MAIL FROM:<app@shop.example.test>');
-      if (r.code === 250) await again.client.command('RSET');
-      return r.code === 550 ? r : undefined;
-    }, 2000);
+    const refused = await eventually(
+      async () => {
+        const r = await again.client.command('MAIL FROM:<app@shop.example.test>');
+        if (r.code === 250) await again.client.command('RSET');
+        return r;
+      },
+      { until: (r) => r.code === 550, timeoutMs: 2000, message: 'the relay to refuse' },
+    );
     expect(refused.raw).toMatch(/^550 5\.7\.1 Sending suspended for shop\.example\.test: /);
     await again.client.quit();
   });

@@ -1,7 +1,9 @@
 import request from 'supertest';
 import type { RunningRelay } from '../../src/relay/relay.server';
 import { QUEUES } from '../../src/queue/queues';
+import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -91,8 +93,9 @@ async function setup(overrides: Record<string, string> = {}): Promise<Setup> {
   const relay = await c.start('relay');
   const acct = await createAccount(c.http);
   const domain = await registerDomain(c.http, acct, 'sender.example.com', 'ed25519');
-  await request(c.http).put(`/v1/domains/${domain.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1/32', '127.0.0.2/32'] }).expect(200);
+  await expectMatchesDocument(c.http, await request(c.http).put(`/v1/domains/${domain.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1/32', '127.0.0.2/32'] }).expect(200));
   const user = await request(c.http).post(`/v1/domains/${domain.id}/smtp-users`).set(acct.auth).send({}).expect(201);
+  await expectMatchesDocument(c.http, user);
   await setStatus(c, domain.id, 'verified', 'approved');
   return { c, relay, acct, domain, username: user.body.username, password: user.body.password };
 }
@@ -103,15 +106,26 @@ async function setStatus(c: TestContainer, domainId: string, status: string, app
   await c.redis.publish(`${c.config.queuePrefix}:policy-invalidate`, JSON.stringify({ domainId }));
 }
 
-async function waitForAllowlist(s: Setup, ip = '127.0.0.1') {
-  // The allowlist change travels over pub/sub; wait until a connection is let in.
-  for (let i = 0; i < 50; i++) {
-    const { client, greeting } = await SmtpTestClient.connect(s.relay.port, { localAddress: ip });
-    await client.quit();
-    if (greeting.code === 220) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('allowlist never applied');
+/** The allowlist change travels over pub/sub: a connection is let in once it has arrived. */
+async function expectLetIn(s: Setup, ip = '127.0.0.1') {
+  const { client, greeting } = await SmtpTestClient.connect(s.relay.port, { localAddress: ip });
+  await client.quit();
+  expect(greeting.code).toBe(220);
+}
+
+/**
+ * MAIL FROM on an open session until the relay's answer is no longer 250 (the decision
+ * travels over pub/sub), and that answer; RSET after each 250.
+ */
+async function refusal(client: SmtpTestClient, from: string, timeoutMs = 5000) {
+  return eventually(
+    async () => {
+      const reply = await client.command(`MAIL FROM:<${from}>`);
+      if (reply.code === 250) await client.command('RSET');
+      return reply;
+    },
+    { until: (reply) => reply.code !== 250, timeoutMs, intervalMs: 10, message: `MAIL FROM:<${from}> to be refused` },
+  );
 }
 
 describe('SMTP relay: the DESIGN §5 replies over real STARTTLS sessions', () => {
@@ -120,7 +134,7 @@ describe('SMTP relay: the DESIGN §5 replies over real STARTTLS sessions', () =>
 
   beforeAll(async () => {
     s = await setup();
-    await waitForAllowlist(s);
+    await eventually(() => expectLetIn(s), { message: 'the allowlist to reach the relay' });
   });
   afterAll(async () => {
     await s.relay.close();
@@ -232,27 +246,18 @@ describe('SMTP relay: the DESIGN §5 replies over real STARTTLS sessions', () =>
     expect((await client.command(`MAIL FROM:<${from}>`)).code).toBe(250);
     await client.command('RSET');
     await setStatus(s.c, s.domain.id, 'suspended');
-    const t0 = Date.now();
-    let reply;
-    do {
-      reply = await client.command(`MAIL FROM:<${from}>`);
-      if (reply.code === 250) await client.command('RSET');
-    } while (reply.code === 250 && Date.now() - t0 < 1000);
+    const reply = await refusal(client, from, 1000);
     expect(reply.raw).toMatch(/^550 5\.7\.1 Sending suspended for sender\.example\.com: .+/);
     await setStatus(s.c, s.domain.id, 'verified');
-    const t1 = Date.now();
-    do reply = await client.command(`MAIL FROM:<${from}>`);
-    while (reply.code !== 250 && Date.now() - t1 < 1000);
-    expect(reply.code).toBe(250);
+    await eventually(async () => expect((await client.command(`MAIL FROM:<${from}>`)).code).toBe(250), { timeoutMs: 1000, intervalMs: 10 });
     await client.quit();
   });
 
   it('refuses an unapproved or unverified domain with 550 and the reason', async () => {
     await setStatus(s.c, s.domain.id, 'verified', 'pending_review');
-    await new Promise((r) => setTimeout(r, 100));
     const client = await session();
     await client.login(s.username, s.password);
-    expect((await client.command(`MAIL FROM:<${from}>`)).raw).toBe('550 5.7.1 Sending suspended for sender.example.com: awaiting review of the questionnaire');
+    expect((await refusal(client, from)).raw).toBe('550 5.7.1 Sending suspended for sender.example.com: awaiting review of the questionnaire');
     await client.quit();
     await setStatus(s.c, s.domain.id, 'verified', 'approved');
   });
@@ -260,11 +265,14 @@ describe('SMTP relay: the DESIGN §5 replies over real STARTTLS sessions', () =>
   it('answers GET /v1/policy?sender= with the relay decision, scoped to the account', async () => {
     const ok = await request(s.c.http).get('/v1/policy').query({ sender: 'app@Sender.Example.com' }).set(s.acct.auth).expect(200);
     expect(ok.body).toMatchObject({ allowed: true, domain: 'sender.example.com', domainId: s.domain.id });
+    await expectMatchesDocument(s.c.http, ok);
     const other = await createAccount(s.c.http, 'Other');
     const theirs = await request(s.c.http).get('/v1/policy').query({ sender: 'app@sender.example.com' }).set(other.auth).expect(200);
     expect(theirs.body).toMatchObject({ allowed: false, reason: expect.stringMatching(/not registered/) });
+    await expectMatchesDocument(s.c.http, theirs);
     const bad = await request(s.c.http).get('/v1/policy').query({ sender: 'nobody' }).set(s.acct.auth).expect(400);
     expect(bad.body.errors[0].field).toBe('sender');
+    await expectMatchesDocument(s.c.http, bad);
   });
 
   it('locks an address out after repeated AUTH failures, even for good credentials', async () => {
@@ -288,7 +296,7 @@ describe('SMTP relay fails closed when Redis is unreachable', () => {
     const url = new URL(process.env.MW_TEST_REDIS_URL!);
     proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379));
     s = await setup({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
-    await waitForAllowlist(s);
+    await eventually(() => expectLetIn(s), { message: 'the allowlist to reach the relay' });
   });
   afterAll(async () => {
     proxy.restore();
@@ -304,16 +312,10 @@ describe('SMTP relay fails closed when Redis is unreachable', () => {
     expect((await client.command(`MAIL FROM:<${from}>`)).code).toBe(250);
     await client.command('RSET');
     proxy.cut();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await client.command(`MAIL FROM:<${from}>`)).raw).toBe('451 4.3.0 Temporary failure, try again later');
+    // The relay learns of the cut when its subscriber connection closes.
+    expect((await refusal(client, from)).raw).toBe('451 4.3.0 Temporary failure, try again later');
     proxy.restore();
-    let reply;
-    const t0 = Date.now();
-    do {
-      await new Promise((r) => setTimeout(r, 200));
-      reply = await client.command(`MAIL FROM:<${from}>`);
-    } while (reply.code !== 250 && Date.now() - t0 < 15_000);
-    expect(reply.code).toBe(250);
+    await eventually(async () => expect((await client.command(`MAIL FROM:<${from}>`)).code).toBe(250), { timeoutMs: 15_000, intervalMs: 200 });
     await client.quit();
   });
 });

@@ -1,7 +1,9 @@
 import request from 'supertest';
 import type { Redis } from 'ioredis';
 import { verifyPassword } from '../../src/smtp-users/smtp-password';
+import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { ADMIN_KEY, createTestContainer, type TestContainer } from '../support/services';
 
 const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
@@ -34,6 +36,7 @@ describe('smtp users and allowed IPs', () => {
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toEqual({ username: expect.stringMatching(/^mw[a-z2-7]{16}$/), password: expect.any(String), createdAt: expect.any(String) });
       expect(res.body.password.length).toBeGreaterThanOrEqual(24);
+      await expectMatchesDocument(c.http, res);
 
       const docs = await storedUsers(domainId);
       expect(docs).toHaveLength(1);
@@ -68,7 +71,7 @@ describe('smtp users and allowed IPs', () => {
     ])('accepts %s', async (_name, body) => {
       const domainId = await newDomain();
       const req = createUser(domainId);
-      await (body === undefined ? req : req.send(body)).expect(201);
+      await expectMatchesDocument(c.http, await (body === undefined ? req : req.send(body)).expect(201));
     });
 
     it.each([
@@ -82,6 +85,7 @@ describe('smtp users and allowed IPs', () => {
       const res = await (typeof body === 'string' ? req.set('Content-Type', 'application/json').send(JSON.stringify(body)) : req.send(body)).expect(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(fields(res)).toContain(field);
+      await expectMatchesDocument(c.http, res);
       expect(await storedUsers(domainId)).toHaveLength(0);
     });
 
@@ -97,6 +101,7 @@ describe('smtp users and allowed IPs', () => {
         ],
       });
       expect(JSON.stringify(res.body)).not.toMatch(/password|hash|salt/i);
+      await expectMatchesDocument(c.http, res);
     });
 
     it('answers 409 to the sixth user, and frees the slot on delete', async () => {
@@ -105,11 +110,13 @@ describe('smtp users and allowed IPs', () => {
       for (let i = 0; i < 5; i++) names.push((await createUser(domainId).expect(201)).body.username);
       const res = await createUser(domainId).expect(409);
       expect(res.body).toMatchObject({ status: 409, detail: expect.stringMatching(/5 SMTP users/) });
+      await expectMatchesDocument(c.http, res);
       expect(await storedUsers(domainId)).toHaveLength(5);
 
-      await request(c.http).delete(`/v1/domains/${domainId}/smtp-users/${names[2]}`).set(alice.auth).expect(204);
+      await expectMatchesDocument(c.http, await request(c.http).delete(`/v1/domains/${domainId}/smtp-users/${names[2]}`).set(alice.auth).expect(204));
       const again = await createUser(domainId).expect(201);
       expect((await c.stores.smtpUsers.findByUsername(again.body.username))!.slot).toBe(2);
+      await expectMatchesDocument(c.http, again);
       await createUser(domainId).expect(409);
     });
 
@@ -164,7 +171,7 @@ describe('smtp users and allowed IPs', () => {
       await request(c.http).get(`/v1/domains/${domainId}/smtp-users`).set(bob.auth).expect(404);
       await request(c.http).delete(`/v1/domains/${domainId}/smtp-users/${user.body.username}`).set(bob.auth).expect(404);
       await request(c.http).get(`/v1/domains/${domainId}/allowed-ips`).set(bob.auth).expect(404);
-      await request(c.http).put(`/v1/domains/${domainId}/allowed-ips`).set(bob.auth).send({ cidrs: ['0.0.0.0/0'] }).expect(404);
+      await request(c.http).put(`/v1/domains/${domainId}/allowed-ips`).set(bob.auth).send({ cidrs: ['10.0.0.0/8'] }).expect(404);
       await createUser(domainId, admin).expect(403);
       await request(c.http).put(`/v1/domains/${domainId}/allowed-ips`).set(admin).send({ cidrs: [] }).expect(403);
       await request(c.http).get('/v1/domains/nope/smtp-users').set(alice.auth).expect(404);
@@ -237,11 +244,13 @@ describe('smtp users and allowed IPs', () => {
       [['::ffff:1.2.3.4/120'], ['1.2.3.0/24']],
       [['::ffff:10.0.0.1'], ['10.0.0.1/32']],
       [['10.0.0.1', '10.0.0.1/32', '::ffff:10.0.0.1', ' 10.0.0.1 '], ['10.0.0.1/32']],
-      [['10.1.0.0/16', '192.0.2.0/24', '10.1.2.3/16', '::/0'], ['10.1.0.0/16', '192.0.2.0/24', '::/0']],
+      [['10.1.0.0/16', '192.0.2.0/24', '10.1.2.3/16', '2001:db8::/32'], ['10.1.0.0/16', '192.0.2.0/24', '2001:db8::/32']],
+      [['10.9.9.9/8', '::ffff:10.0.0.0/104', '2001:db8:1::/32'], ['10.0.0.0/8', '2001:db8::/32']],
       [[], []],
     ])('stores %j as %j', async (cidrs, expected) => {
       const res = await put({ cidrs }).expect(200);
       expect(res.body).toEqual({ cidrs: expected });
+      await expectMatchesDocument(c.http, res);
       const doc = await c.mongo.collection('domains').findOne({ _id: domainId } as never);
       expect(doc!.allowedIps).toEqual(expected);
       expect((await request(c.http).get(`/v1/domains/${domainId}/allowed-ips`).set(alice.auth).expect(200)).body).toEqual({ cidrs: expected });
@@ -260,6 +269,7 @@ describe('smtp users and allowed IPs', () => {
       ['a short IPv4 form', { cidrs: ['127.1'] }, ['cidrs.0']],
       ['an IPv4-compatible address', { cidrs: ['::1.2.3.4'] }, ['cidrs.0']],
       ['an empty entry', { cidrs: [''] }, ['cidrs.0']],
+      ['networks wider than /8 (IPv4) or /32 (IPv6)', { cidrs: ['10.0.0.0/8', '0.0.0.0/0', '2001:db8::/32', '::/0', '::ffff:0:0/96', '2000::/3', '8.0.0.0/7'] }, ['cidrs.1', 'cidrs.3', 'cidrs.4', 'cidrs.5', 'cidrs.6']],
       ['51 distinct networks', { cidrs: Array.from({ length: 51 }, (_, i) => `10.0.${i}.0/24`) }, ['cidrs']],
       ['a string for the list', { cidrs: '10.0.0.0/8' }, ['cidrs']],
       ['a missing list', {}, ['cidrs']],
@@ -270,8 +280,36 @@ describe('smtp users and allowed IPs', () => {
       const res = await put(body).expect(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(fields(res).sort()).toEqual(expected);
+      await expectMatchesDocument(c.http, res);
       const doc = await c.mongo.collection('domains').findOne({ _id: domainId } as never);
       expect(doc!.allowedIps).toEqual(['192.0.2.1/32']);
+    });
+
+    it('says why a network is too wide, naming the entry, and tells no relay', async () => {
+      const id = await newDomain();
+      await put({ cidrs: ['192.0.2.0/24'] }, id).expect(200);
+      const sub: Redis = c.redis.duplicate();
+      try {
+        const channel = `${c.config.queuePrefix}:allowlist-invalidate`;
+        const received: string[] = [];
+        sub.on('message', (ch: string, msg: string) => ch === channel && received.push(msg));
+        await sub.subscribe(channel);
+        const res = await put({ cidrs: ['192.0.2.0/24', '0.0.0.0/0', '::/0'] }, id).expect(400);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 400 });
+        expect(res.body.errors).toEqual([
+          expect.objectContaining({ field: 'cidrs.1', message: expect.stringMatching(/\/8 or longer for IPv4/) }),
+          expect.objectContaining({ field: 'cidrs.2', message: expect.stringMatching(/\/32 or longer for IPv6/) }),
+        ]);
+        // A later, valid PUT is the first message: the refused one sent none.
+        await put({ cidrs: ['192.0.2.0/24', '10.0.0.0/8'] }, id).expect(200);
+        for (let i = 0; i < 50 && received.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(received).toEqual([JSON.stringify({ domainId: id })]);
+      } finally {
+        await sub.quit();
+      }
+      const doc = await c.mongo.collection('domains').findOne({ _id: id } as never);
+      expect(doc!.allowedIps).toEqual(['192.0.2.0/24', '10.0.0.0/8']);
     });
 
     it('accepts 50 distinct networks, and 51 entries that are 50 after deduplication', async () => {
@@ -292,7 +330,7 @@ describe('smtp users and allowed IPs', () => {
         await put({ cidrs: ['bad'] }, id).expect(400);
         await request(c.http).put(`/v1/domains/${id}/allowed-ips`).set(bob.auth).send({ cidrs: [] }).expect(404);
         await put({ cidrs: [] }, id).expect(200);
-        for (let i = 0; i < 50 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+        await eventually(() => received, { until: (r) => r.length >= 2, timeoutMs: 5000, message: 'two invalidation messages' });
         expect(received.map((m) => JSON.parse(m))).toEqual([{ domainId: id }, { domainId: id }]);
       } finally {
         await sub.quit();
@@ -302,6 +340,7 @@ describe('smtp users and allowed IPs', () => {
 
   it('documents the routes in /openapi.json', async () => {
     const res = await request(c.http).get('/openapi.json').expect(200);
+    await expectMatchesDocument(c.http, res);
     expect(Object.keys(res.body.paths)).toEqual(
       expect.arrayContaining(['/v1/domains/{id}/smtp-users', '/v1/domains/{id}/smtp-users/{username}', '/v1/domains/{id}/allowed-ips']),
     );

@@ -5,9 +5,11 @@ import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import type { RunningWorkers } from '../../workers';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
-import { QUEUES } from '../../src/queue/queues';
+import { QUEUES, webhookJobId } from '../../src/queue/queues';
 import { DnsFixture } from '../support/dns-fixture';
+import { eventually, until } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 
 interface Hit {
@@ -60,16 +62,6 @@ class Receiver {
   }
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('webhooks', () => {
@@ -93,7 +85,7 @@ describe('webhooks', () => {
   });
 
   const subscribe = async (path: string, events: string[], extra: object = {}, who = acct) =>
-    (await request(c.http).post('/v1/webhooks').set(who.auth).send({ url: rx.url(path), events, ...extra }).expect(201)).body;
+    (await expectMatchesDocument(c.http, await request(c.http).post('/v1/webhooks').set(who.auth).send({ url: rx.url(path), events, ...extra }).expect(201))).body;
 
   it.each([
     [{ url: 'ftp://x.example/', events: ['domain.verified'] }, 'url'],
@@ -106,15 +98,16 @@ describe('webhooks', () => {
   ])('answers 400 to %j naming %s', async (body, field) => {
     const res = await request(c.http).post('/v1/webhooks').set(acct.auth).send(body).expect(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    await expectMatchesDocument(c.http, res);
   });
 
   it('creates a subscription with a whsec_ secret shown once, and signs per Standard Webhooks', async () => {
     const w = await subscribe('/signed', ['domain.verified']);
     expect(w.secret).toMatch(/^whsec_/);
-    const listed = (await request(c.http).get('/v1/webhooks').set(acct.auth).expect(200)).body.data;
+    const listed = (await expectMatchesDocument(c.http, await request(c.http).get('/v1/webhooks').set(acct.auth).expect(200))).body.data;
     expect(JSON.stringify(listed)).not.toContain('whsec_');
-    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const hit = await until('the test event', () => rx.at('/signed')[0]);
+    await expectMatchesDocument(c.http, await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202));
+    const hit = await until(() => rx.at('/signed')[0], { message: 'the test event' });
     const payload = new Webhook(w.secret).verify(hit.body, hit.headers as Record<string, string>) as { type: string; timestamp: string; data: unknown };
     expect(payload.type).toBe('webhook.test');
     expect(hit.headers['webhook-id']).toBeTruthy();
@@ -123,10 +116,10 @@ describe('webhooks', () => {
 
   it('sends both signatures during a secret rotation', async () => {
     const w = await subscribe('/rotate', ['domain.verified']);
-    const rotated = (await request(c.http).post(`/v1/webhooks/${w.id}/rotate-secret`).set(acct.auth).expect(200)).body;
+    const rotated = (await expectMatchesDocument(c.http, await request(c.http).post(`/v1/webhooks/${w.id}/rotate-secret`).set(acct.auth).expect(200))).body;
     expect(rotated.secret).not.toBe(w.secret);
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const hit = await until('the test event', () => rx.at('/rotate')[0]);
+    const hit = await until(() => rx.at('/rotate')[0], { message: 'the test event' });
     expect(String(hit.headers['webhook-signature']).split(' ')).toHaveLength(2);
     for (const secret of [w.secret, rotated.secret]) expect(() => new Webhook(secret).verify(hit.body, hit.headers as Record<string, string>)).not.toThrow();
   });
@@ -134,11 +127,15 @@ describe('webhooks', () => {
   it('retries 500, 500, then delivers once on 200, logging every attempt', async () => {
     rx.plan('/flaky', [500, 500, 200]);
     const w = await subscribe('/flaky', ['domain.verified']);
-    await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    await until('three attempts', () => rx.at('/flaky').length >= 3 || undefined);
-    await sleep(500);
+    const { eventId } = (await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202)).body;
+    await until(() => rx.at('/flaky').length >= 3, { message: 'three attempts' });
+    // The job has finished (removed on completion): it makes no further attempt, and its last one is logged.
+    await eventually(() => c.queues.get(QUEUES.webhook).getJobState(webhookJobId(eventId, w.id)), {
+      until: (state) => state === 'completed' || state === 'failed' || state === 'unknown',
+      message: 'the webhook job to finish',
+    });
     expect(rx.at('/flaky')).toHaveLength(3);
-    const log = (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth).expect(200)).body.data;
+    const log = (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth).expect(200))).body.data;
     expect(log.map((d: { statusCode: number; outcome: string }) => [d.statusCode, d.outcome])).toEqual([
       [200, 'delivered'],
       [500, 'retrying'],
@@ -151,13 +148,12 @@ describe('webhooks', () => {
     rx.plan('/gone', [410]);
     const w = await subscribe('/gone', ['domain.verified']);
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const disabled = await until('disabled', async () => {
-      const list = (await request(c.http).get('/v1/webhooks').set(acct.auth)).body.data;
-      const x = list.find((l: { id: string }) => l.id === w.id);
-      return x.status === 'disabled' ? x : undefined;
-    });
+    const disabled = await eventually(
+      async () => (await request(c.http).get('/v1/webhooks').set(acct.auth)).body.data.find((l: { id: string }) => l.id === w.id),
+      { until: (x) => x.status === 'disabled', message: 'the subscription to be disabled' },
+    );
     expect(disabled.disabledReason).toMatch(/410/);
-    const enabled = (await request(c.http).post(`/v1/webhooks/${w.id}/enable`).set(acct.auth).expect(200)).body;
+    const enabled = (await expectMatchesDocument(c.http, await request(c.http).post(`/v1/webhooks/${w.id}/enable`).set(acct.auth).expect(200))).body;
     expect(enabled.status).toBe('active');
   });
 
@@ -172,12 +168,14 @@ describe('webhooks', () => {
     await c.events.insertOnce({ _id: `${d.id}-9`, type: 'domain.suspended', accountId: acct.id, domainId: d.id, version: 9, data: { id: d.id }, createdAt: new Date() });
     const eventId = `${d.id}-9`;
     await Promise.all([c.webhooks.dispatchEvent(eventId), c.webhooks.dispatchEvent(eventId), c.webhooks.dispatchPending()]);
-    await until('fan-out', () => (rx.at('/fan-all').length && rx.at('/fan-d').length) || undefined);
+    await until(() => rx.at('/fan-all').length && rx.at('/fan-d').length, { message: 'fan-out' });
+    // A sleep on purpose: that nothing more arrives (no second copy from a racing dispatcher,
+    // nothing for the other subscriptions) can only be shown over a period.
     await sleep(600);
     // Once its webhook jobs have run and are gone, dispatching the event again adds nothing.
     expect(await c.webhooks.dispatchEvent(eventId)).toBe(0);
     await c.webhooks.dispatchPending();
-    await sleep(400);
+    await sleep(400); // on purpose, as above
     expect(rx.at('/fan-all')).toHaveLength(1);
     expect(rx.at('/fan-d')).toHaveLength(1);
     expect(rx.at('/fan-d2')).toHaveLength(0);
@@ -192,8 +190,9 @@ describe('webhooks', () => {
     await subscribe('/lost-job', ['domain.check_degraded'], { domainId: d.id });
     // Written straight to the store, as a crash between the write and the enqueue leaves it.
     await c.events.insertOnce({ _id: `${d.id}-7`, type: 'domain.check_degraded', accountId: acct.id, domainId: d.id, version: 7, data: { id: d.id }, createdAt: new Date() });
-    await until('the sweep to fan it out', () => rx.at('/lost-job')[0]);
-    await until('the event to be marked dispatched', async () => (await c.events.findById(`${d.id}-7`))?.dispatched || undefined);
+    await until(() => rx.at('/lost-job')[0], { message: 'the sweep to fan it out' });
+    await until(async () => (await c.events.findById(`${d.id}-7`))?.dispatched, { message: 'the event to be marked dispatched' });
+    // A sleep on purpose: that later sweep ticks add no second copy can only be shown over a period.
     await sleep(500);
     expect(rx.at('/lost-job')).toHaveLength(1);
   });
@@ -206,11 +205,11 @@ describe('webhooks', () => {
       ['post', `/v1/webhooks/${w.id}/test`],
       ['post', `/v1/webhooks/${w.id}/rotate-secret`],
     ] as const) {
-      await request(c.http)[method](path).set(other.auth).expect(404);
+      await expectMatchesDocument(c.http, await request(c.http)[method](path).set(other.auth).expect(404));
     }
     const theirs = (await request(c.http).get('/v1/webhooks').set(other.auth)).body.data;
     expect(theirs.map((x: { id: string }) => x.id)).not.toContain(w.id);
-    await request(c.http).delete(`/v1/webhooks/${w.id}`).set(acct.auth).expect(204);
+    await expectMatchesDocument(c.http, await request(c.http).delete(`/v1/webhooks/${w.id}`).set(acct.auth).expect(204));
   });
 });
 
@@ -252,7 +251,7 @@ describe('webhook fan-out in its own job', () => {
     const d = await registerDomain(c.http, acct, 'prompt.example.test', 'ed25519');
     for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
     await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202);
-    const hit = await until('domain.verified', () => rx.at('/prompt')[0]);
+    const hit = await until(() => rx.at('/prompt')[0], { message: 'domain.verified' });
     expect(JSON.parse(hit.body)).toMatchObject({ type: 'domain.verified', data: { id: d.id, status: 'verified' } });
   });
 
@@ -261,7 +260,7 @@ describe('webhook fan-out in its own job', () => {
     const d = await registerDomain(c.http, acct, 'message.example.test', 'ed25519');
     for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
     await request(c.http).post(`/v1/domains/${d.id}/verify`).set(acct.auth).expect(202);
-    await until('verified', async () => (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body.sending.allowed || undefined);
+    await until(async () => (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body.sending.allowed, { message: 'verified' });
     const raw = Buffer.from(`From: <sender@${d.domain}>\r\nTo: <rcpt@example.net>\r\nSubject: hi\r\n\r\nHello.\r\n`);
     const queueId = `q${Date.now().toString(36)}`;
     const now = new Date();
@@ -282,7 +281,7 @@ describe('webhook fan-out in its own job', () => {
       deliveredAt: null,
     });
     await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, queueId));
-    const hit = await until('message.delivered', () => rx.at('/message')[0]);
+    const hit = await until(() => rx.at('/message')[0], { message: 'message.delivered' });
     expect(JSON.parse(hit.body)).toMatchObject({ type: 'message.delivered', data: { queueId, status: 'delivered' } });
   });
 });
@@ -319,15 +318,16 @@ describe('webhooks with the SSRF guard on', () => {
     async (url) => {
       const res = await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url, events: ['domain.verified'] }).expect(400);
       expect(res.body.errors[0].field).toBe('url');
+      await expectMatchesDocument(c.http, res);
     },
   );
 
   it('refuses at send time a name that resolves to a private address', async () => {
     const w = (await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: `http://hook.evil.test:${rx.port}/x`, events: ['domain.verified'] }).expect(201)).body;
     await request(c.http).post(`/v1/webhooks/${w.id}/test`).set(acct.auth).expect(202);
-    const log = await until('the refused attempt', async () => {
-      const d = (await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth)).body.data;
-      return d.length ? d : undefined;
+    const log = await eventually(async () => (await expectMatchesDocument(c.http, await request(c.http).get(`/v1/webhooks/${w.id}/deliveries`).set(acct.auth))).body.data, {
+      until: (d) => d.length > 0,
+      message: 'the refused attempt',
     });
     expect(log[0]).toMatchObject({ outcome: 'failed', statusCode: null, error: 'refused: hook.evil.test resolves to a non-public address' });
     expect(log[0].error).not.toContain('127.0.0.1');
@@ -379,11 +379,13 @@ describe('webhooks end to end with the lifecycle', () => {
     const d = await registerDomain(c.http, acct, 'hooked.example.test', 'ed25519');
     const types = () => rx.at('/owner').map((h) => JSON.parse(h.body).type as string);
     for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
-    await until('domain.verified', () => types().includes('domain.verified') || undefined);
+    await until(() => types().includes('domain.verified'), { message: 'domain.verified' });
     for (const r of d.records) dns.unpublish(r.name, 'TXT');
-    await until('domain.suspended', () => types().includes('domain.suspended') || undefined);
+    await until(() => types().includes('domain.suspended'), { message: 'domain.suspended' });
     for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
-    await until('domain.reinstated', () => types().includes('domain.reinstated') || undefined);
+    await until(() => types().includes('domain.reinstated'), { message: 'domain.reinstated' });
+    // A sleep on purpose: "exactly once" with two dispatchers and two senders racing can only be
+    // shown over a period in which a second copy would arrive (several sweeps of 150 ms).
     await sleep(800);
     expect(types()).toEqual(['domain.verified', 'domain.suspended', 'domain.reinstated']);
     const versions = rx.at('/owner').map((h) => JSON.parse(h.body).version as number);
@@ -416,7 +418,7 @@ describe('webhooks end to end with the lifecycle', () => {
       .expect(200);
     await request(c.http).put(`/v1/domains/${d.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['198.51.100.0/24'] }).expect(200);
     for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings]);
-    const hit = await until('domain.verified at /slim', () => rx.at('/slim')[0]);
+    const hit = await until(() => rx.at('/slim')[0], { message: 'domain.verified at /slim' });
     const payload = JSON.parse(hit.body);
     expect(payload.type).toBe('domain.verified');
     expect(Object.keys(payload.data).sort()).toEqual(['approval', 'domain', 'id', 'sending', 'status', 'verification']);

@@ -2,6 +2,24 @@ import type { RecordType } from 'dns-packet';
 import { TestDnsServer } from './dns-server';
 
 /**
+ * Starts one authoritative test server per host, all on one port (DNS_AUTH_PORT is one port
+ * for every nameserver), retrying until a port is free on every host.
+ */
+export async function startNameservers(hosts: string[], zones: string[]): Promise<TestDnsServer[]> {
+  for (let i = 0; i < 20; i++) {
+    const first = await TestDnsServer.start({ host: hosts[0], zones });
+    const started = [first];
+    try {
+      for (const host of hosts.slice(1)) started.push(await TestDnsServer.start({ host, port: first.port, zones }));
+      return started;
+    } catch {
+      await Promise.all(started.map((s) => s.close()));
+    }
+  }
+  throw new Error(`could not start ${hosts.length} nameservers on one port`);
+}
+
+/**
  * A small DNS world: one recursive resolver and two authoritative nameservers
  * (ns1 on 127.0.0.11, ns2 on 127.0.0.12, same port) for the given zones. The resolver
  * knows the delegations (NS + glue) and every record published "everywhere"; each
@@ -17,18 +35,7 @@ export class DnsFixture {
 
   static async start(zones: string[]): Promise<DnsFixture> {
     const resolver = await TestDnsServer.start({ host: '127.0.0.1', mode: 'resolver', zones });
-    let ns1: TestDnsServer | undefined;
-    let ns2: TestDnsServer | undefined;
-    // Both nameservers share one port (DNS_AUTH_PORT); retry until a port is free on both.
-    for (let i = 0; i < 20 && !ns2; i++) {
-      ns1 = await TestDnsServer.start({ host: '127.0.0.11', zones });
-      try {
-        ns2 = await TestDnsServer.start({ host: '127.0.0.12', port: ns1.port, zones });
-      } catch {
-        await ns1.close();
-      }
-    }
-    if (!ns1 || !ns2) throw new Error('could not start two nameservers on one port');
+    const [ns1, ns2] = await startNameservers(['127.0.0.11', '127.0.0.12'], zones);
     for (const zone of zones) {
       resolver.set(zone, 'NS', [`ns1.${zone}`, `ns2.${zone}`]);
       resolver.set(`ns1.${zone}`, 'A', ['127.0.0.11']);
@@ -47,7 +54,7 @@ export class DnsFixture {
 
   /** The environment a container needs to use this world. */
   env(): Record<string, string> {
-    return { DNS_RESOLVERS: this.resolverAddress, DNS_AUTH_PORT: String(this.authPort), DNS_TIMEOUT_MS: '300' };
+    return { DNS_RESOLVERS: this.resolverAddress, DNS_AUTH_PORT: String(this.authPort), DNS_TIMEOUT_MS: '300', DNS_ALLOW_PRIVATE: 'true' };
   }
 
   /** Publishes on the given servers (default: both nameservers and the resolver). */

@@ -6,7 +6,8 @@ import dnsPacket, { type Answer, type DecodedPacket, type RecordType } from 'dns
  * An in-process DNS server on dns-packet, over UDP and TCP, for tests and benchmarks.
  * `authoritative` mode answers for its zones with AA set (and REFUSED elsewhere);
  * `resolver` mode plays a recursive resolver over the same data (RA set, no AA).
- * Zones are mutable; faults are injected per instance.
+ * Zones are mutable; faults are injected per instance. Names match case-insensitively,
+ * and the question is echoed in the case it came in, as real servers do (DNS 0x20).
  */
 
 export interface TestRecord {
@@ -28,6 +29,14 @@ export interface Faults {
   noAuthoritative?: boolean;
   /** Delay every answer by this many ms. */
   delayMs?: number;
+  /**
+   * Before each UDP answer, send a forged one to the same port with the same id and a TXT
+   * record `forged`, whose question has every letter in the opposite case to the query's:
+   * an off-path spoofer who guessed the port and id but not the 0x20 casing.
+   */
+  forgeWrongCase?: boolean;
+  /** Over TCP, answer as if the zone had no records at the name (NODATA), while UDP still has them. */
+  hideOverTcp?: boolean;
 }
 
 export interface DnsServerOptions {
@@ -47,6 +56,8 @@ export class TestDnsServer {
   faults: Faults = {};
   /** Queries received, for assertions (name/type/rd). */
   readonly log: Array<{ name: string; type: string; rd: boolean; transport: 'udp' | 'tcp' }> = [];
+  /** The same queries as they came: the question name in its case, and the client's source port. */
+  readonly wire: Array<{ name: string; port: number; transport: 'udp' | 'tcp' }> = [];
   private readonly records = new Map<string, TestRecord[]>();
   private readonly ancestors = new Set<string>();
   private readonly mode: 'authoritative' | 'resolver';
@@ -130,7 +141,7 @@ export class TestDnsServer {
     return new Promise((resolve, reject) => {
       const udp = createSocket(this.host.includes(':') ? 'udp6' : 'udp4');
       this.udp = udp;
-      udp.on('message', (msg, rinfo) => this.handle(msg, 'udp', (out) => udp.send(out, rinfo.port, rinfo.address)));
+      udp.on('message', (msg, rinfo) => this.handle(msg, 'udp', rinfo.port, (out) => udp.send(out, rinfo.port, rinfo.address)));
       udp.once('error', reject);
       udp.bind(port, this.host, () => {
         const tcp = createServer((sock) => this.serveTcp(sock));
@@ -152,7 +163,7 @@ export class TestDnsServer {
         const len = buf.readUInt16BE(0);
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
-        this.handle(msg, 'tcp', (out) => {
+        this.handle(msg, 'tcp', sock.remotePort ?? 0, (out) => {
           const prefix = Buffer.alloc(2);
           prefix.writeUInt16BE(out.length);
           if (!sock.destroyed) sock.write(Buffer.concat([prefix, out]));
@@ -161,7 +172,7 @@ export class TestDnsServer {
     });
   }
 
-  private handle(msg: Buffer, transport: 'udp' | 'tcp', send: (b: Buffer) => void): void {
+  private handle(msg: Buffer, transport: 'udp' | 'tcp', port: number, send: (b: Buffer) => void): void {
     let q: DecodedPacket;
     try {
       q = dnsPacket.decode(msg);
@@ -170,12 +181,29 @@ export class TestDnsServer {
     }
     const question = q.questions?.[0];
     if (!question) return;
-    if (this.keepLog) this.log.push({ name: canon(question.name), type: question.type, rd: q.flag_rd, transport });
+    if (this.keepLog) {
+      this.log.push({ name: canon(question.name), type: question.type, rd: q.flag_rd, transport });
+      this.wire.push({ name: question.name, port, transport });
+    }
     const f = this.faults;
     if (f.drop) return;
-    const reply = () => send(this.answer(q, question.name, question.type, transport));
+    const reply = () => {
+      if (transport === 'udp' && f.forgeWrongCase) send(this.forgery(q, question));
+      send(this.answer(q, question.name, question.type, transport));
+    };
     if (f.delayMs) setTimeout(reply, f.delayMs);
     else reply();
+  }
+
+  private forgery(q: DecodedPacket, question: { name: string; type: RecordType }): Buffer {
+    const swapped = [...question.name].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+    return dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER,
+      questions: [{ ...question, name: swapped }],
+      answers: [{ name: swapped, type: 'TXT', ttl: 300, class: 'IN', data: ['forged'] } as Answer],
+    });
   }
 
   /** The closest enclosing zone this server has, walking up the labels. */
@@ -210,7 +238,8 @@ export class TestDnsServer {
 
     const answers: Answer[] = [];
     let owner = name;
-    for (let hops = 0; hops < 8; hops++) {
+    const hidden = transport === 'tcp' && f.hideOverTcp;
+    for (let hops = 0; hops < 8 && !hidden; hops++) {
       const rrs = this.records.get(owner) ?? [];
       const direct = rrs.filter((r) => r.type === type);
       if (direct.length) {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import type { Express } from 'express';
+import { expectMatchesDocument } from './openapi';
 import { ADMIN_KEY } from './services';
 
 export interface TestAccount {
@@ -11,6 +12,7 @@ export interface TestAccount {
 /** Creates an account through the API, as an operator would. */
 export async function createAccount(app: Express, name = 'Acme'): Promise<TestAccount> {
   const res = await request(app).post('/v1/accounts').set('Authorization', `Bearer ${ADMIN_KEY}`).send({ name }).expect(201);
+  await expectMatchesDocument(app, res);
   return { id: res.body.id, apiKey: res.body.apiKey, auth: { Authorization: `Bearer ${res.body.apiKey}` } };
 }
 
@@ -18,5 +20,6 @@ export async function createAccount(app: Express, name = 'Acme'): Promise<TestAc
 export async function registerDomain(app: Express, account: TestAccount, domain: string, algorithm?: string) {
   const body = algorithm ? { domain, dkim: { algorithm } } : { domain };
   const res = await request(app).post('/v1/domains').set(account.auth).send(body).expect(201);
+  await expectMatchesDocument(app, res);
   return res.body;
 }

@@ -22,8 +22,12 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     MASTER_KEY: randomBytes(32).toString('base64'),
     ADMIN_API_KEY: ADMIN_KEY,
     DNS_RESOLVERS: '127.0.0.1:53',
+    // The test DNS servers live on 127.0.0.x; tests that need the production guard set 'false'.
+    DNS_ALLOW_PRIVATE: 'true',
     LOG_LEVEL: 'silent',
     QUEUE_PREFIX: `{${uniqueName('mwt')}}`,
+    // Tests send in bursts; the per-domain rate is tested with limits set through the admin route.
+    DEFAULT_RATE_PER_SECOND: '10000',
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, TLSSocket } from 'node:tls';
 
 export interface SmtpReply {
   code: number;
@@ -19,6 +19,7 @@ export class SmtpTestClient {
   private waiting: ((r: SmtpReply) => void) | null = null;
   private readonly replies: SmtpReply[] = [];
   private closed = false;
+  private readonly closeWaiters: Array<() => void> = [];
 
   private constructor(private socket: Socket | TLSSocket) {
     this.attach(socket);
@@ -37,8 +38,25 @@ export class SmtpTestClient {
   private attach(socket: Socket | TLSSocket): void {
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => this.onData(d));
-    socket.on('close', () => (this.closed = true));
-    socket.on('error', () => (this.closed = true));
+    socket.on('close', () => this.markClosed());
+    socket.on('error', () => this.markClosed());
+  }
+
+  private markClosed(): void {
+    this.closed = true;
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  /** Resolves when the server has closed the connection (rejects after 10 s). */
+  whenClosed(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the connection was not closed within 10 s')), 10_000);
+      this.closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private onData(d: string): void {
@@ -81,19 +99,32 @@ export class SmtpTestClient {
     return this.command(`EHLO ${name}`);
   }
 
-  /** STARTTLS, then the TLS handshake (any certificate: the relay's is self-signed in tests). */
-  async starttls(): Promise<SmtpReply> {
+  /**
+   * STARTTLS, then the TLS handshake (any certificate: the relay's is self-signed in tests).
+   * `tls` adds client options (e.g. maxVersion); a failed handshake rejects with its error.
+   */
+  async starttls(tls: ConnectionOptions = {}): Promise<SmtpReply> {
     const reply = await this.command('STARTTLS');
     if (reply.code !== 220) return reply;
     this.socket.removeAllListeners('data');
-    const secure = tlsConnect({ socket: this.socket as Socket, rejectUnauthorized: false });
+    const secure = tlsConnect({ socket: this.socket as Socket, rejectUnauthorized: false, ...tls });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
-      secure.once('error', reject);
+      secure.once('error', (err) => {
+        // A failed handshake leaves nothing to talk to: quit() must not wait for a reply.
+        this.closed = true;
+        secure.destroy();
+        reject(err);
+      });
     });
     this.socket = secure;
     this.attach(secure);
     return reply;
+  }
+
+  /** The server's certificate, once STARTTLS is done (null before). */
+  peerCertificate(): PeerCertificate | null {
+    return this.socket instanceof TLSSocket ? this.socket.getPeerCertificate() : null;
   }
 
   async authPlain(username: string, password: string): Promise<SmtpReply> {
@@ -128,6 +159,29 @@ export class SmtpTestClient {
     const text = Buffer.isBuffer(message) ? message.toString('utf8') : message;
     const body = text.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
     this.socket.write(`${body}${body.endsWith('\r\n') ? '' : '\r\n'}.\r\n`);
+    return this.next();
+  }
+
+  /**
+   * After a 354: writes the chunks exactly as given (no dot-stuffing, no line-ending
+   * repair; the caller ends with `\r\n.\r\n`), waiting for the socket to drain between
+   * chunks, so a huge message never sits in memory; resolves with the reply.
+   */
+  async raw(chunks: Iterable<Buffer | string> | AsyncIterable<Buffer | string>): Promise<SmtpReply> {
+    for await (const chunk of chunks) {
+      if (this.closed) break;
+      if (!this.socket.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            this.socket.off('drain', done);
+            this.socket.off('close', done);
+            resolve();
+          };
+          this.socket.on('drain', done);
+          this.socket.on('close', done);
+        });
+      }
+    }
     return this.next();
   }
 

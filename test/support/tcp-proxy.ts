@@ -1,9 +1,21 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-/** A TCP proxy a test can cut, to take a real service "down" without stopping it. */
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+}
+
+/**
+ * A TCP proxy a test can cut, to take a real service "down" without stopping it, or
+ * stall, to make it hang: connected, but answering nothing.
+ */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<Pair>();
+  /** Connections accepted while stalled, waiting for restore() to reach upstream. */
+  private held: Array<() => void> = [];
   private up = true;
+  private stalled = false;
 
   private constructor(
     private readonly server: Server,
@@ -14,29 +26,68 @@ export class TcpProxy {
     let proxy!: TcpProxy;
     const server = createServer((client) => {
       if (!proxy.up) return void client.destroy();
-      const upstream = connect({ host: targetHost, port: targetPort });
-      for (const s of [client, upstream]) {
-        proxy.sockets.add(s);
-        s.on('close', () => proxy.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      proxy.track(client);
+      const forward = () => {
+        if (client.destroyed) return;
+        const upstream = connect({ host: targetHost, port: targetPort });
+        proxy.track(upstream);
+        const pair = { client, upstream };
+        proxy.pairs.add(pair);
+        client.on('close', () => {
+          proxy.pairs.delete(pair);
+          upstream.destroy();
+        });
+        upstream.on('close', () => client.destroy());
+        client.pipe(upstream).pipe(client);
+      };
+      if (proxy.stalled) {
+        // Accepted, but nothing reaches the service until restore().
+        client.pause();
+        proxy.held.push(forward);
+      } else forward();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     proxy = new TcpProxy(server, (server.address() as { port: number }).port);
     return proxy;
   }
 
+  private track(s: Socket): void {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+    s.on('error', () => s.destroy());
+  }
+
   /** Drops every connection and refuses new ones. */
   cut(): void {
     this.up = false;
+    this.held = [];
     for (const s of this.sockets) s.destroy();
   }
 
+  /**
+   * Keeps every connection open but forwards nothing in either direction, and accepts new
+   * connections without reaching the service: a service that hangs. What was sent
+   * meanwhile is delivered on restore().
+   */
+  stall(): void {
+    this.stalled = true;
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** Ends a cut or a stall. */
   restore(): void {
     this.up = true;
+    if (!this.stalled) return;
+    this.stalled = false;
+    for (const { client, upstream } of this.pairs) client.pipe(upstream).pipe(client);
+    const held = this.held;
+    this.held = [];
+    for (const forward of held) forward();
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ const good = {
   ADMIN_API_KEY: 'k'.repeat(32),
   DNS_RESOLVERS: '127.0.0.1',
 };
+const tlsFiles = { TLS_CERT_FILE: '/tls/cert.pem', TLS_KEY_FILE: '/tls/key.pem' };
 const noResolvConf = () => {
   throw new Error('ENOENT');
 };
@@ -37,11 +38,73 @@ describe('loadConfig', () => {
     expect(c.masterKey).toHaveLength(32);
   });
 
+  it('queries private nameserver addresses only with DNS_ALLOW_PRIVATE=true', () => {
+    expect(loadConfig(good, noResolvConf).dns.allowPrivate).toBe(false);
+    expect(loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf).dns.allowPrivate).toBe(false);
+    expect(loadConfig({ ...good, DNS_ALLOW_PRIVATE: 'true' }, noResolvConf).dns.allowPrivate).toBe(true);
+    expect(problemsOf({ ...good, DNS_ALLOW_PRIVATE: 'sometimes' })).toEqual(['DNS_ALLOW_PRIVATE: must be true or false']);
+  });
+
   it('uses production defaults under NODE_ENV=production', () => {
-    const c = loadConfig({ ...good, NODE_ENV: 'production' }, noResolvConf);
+    const c = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf);
     expect(c.smtp.port).toBe(587);
     expect(c.delivery.mode).toBe('smarthost');
+    expect(c.delivery.smarthostTls).toBe('required');
     expect(c.production).toBe(true);
+  });
+
+  it('requires TLS_CERT_FILE and TLS_KEY_FILE under NODE_ENV=production, listed with the other problems', () => {
+    const problems = problemsOf({ ...good, NODE_ENV: 'production', PORT: 'eighty' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        'TLS_CERT_FILE: is required when NODE_ENV=production (no self-signed certificate in production)',
+        'TLS_KEY_FILE: is required when NODE_ENV=production (no self-signed certificate in production)',
+      ]),
+    );
+    // One of the two: named once, as the one that is missing.
+    expect(problemsOf({ ...good, NODE_ENV: 'production', TLS_CERT_FILE: '/tls/cert.pem' })).toEqual([
+      'TLS_KEY_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together',
+    ]);
+    // Outside production the relay may make its own certificate.
+    expect(loadConfig({ ...good, NODE_ENV: 'development' }, noResolvConf).smtp.tlsCertFile).toBeUndefined();
+  });
+
+  it.each([
+    [undefined, 'required'],
+    ['required', 'required'],
+    ['optional', 'optional'],
+  ])('reads SMARTHOST_TLS=%p as %p', (raw, expected) => {
+    expect(loadConfig({ ...good, SMARTHOST_TLS: raw }, noResolvConf).delivery.smarthostTls).toBe(expected);
+  });
+
+  it('reads the direct-delivery settings (MX_PORT 25, 5 connections per destination, MTA-STS on 443) and refuses bad ones', () => {
+    expect(loadConfig(good, noResolvConf).delivery.mx).toEqual({ port: 25, maxConnectionsPerDomain: 5, mtaStsPort: 443, mtaStsCaFile: undefined });
+    const custom = { ...good, MX_PORT: '2525', MX_MAX_CONNECTIONS_PER_DOMAIN: '2', MTA_STS_PORT: '8443', MTA_STS_CA_FILE: '/tls/ca.pem' };
+    expect(loadConfig(custom, noResolvConf).delivery.mx).toEqual({ port: 2525, maxConnectionsPerDomain: 2, mtaStsPort: 8443, mtaStsCaFile: '/tls/ca.pem' });
+    const problems = problemsOf({ ...good, MX_PORT: '70000', MX_MAX_CONNECTIONS_PER_DOMAIN: '0', MTA_STS_PORT: 'https' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['MTA_STS_PORT', 'MX_MAX_CONNECTIONS_PER_DOMAIN', 'MX_PORT']);
+  });
+
+  it('refuses any other SMARTHOST_TLS', () => {
+    expect(problemsOf({ ...good, SMARTHOST_TLS: 'off' })[0]).toMatch(/^SMARTHOST_TLS: /);
+  });
+
+  it('reads SMTP_MAX_CLIENTS: 1000 by default, a whole number of at least 1', () => {
+    expect(loadConfig(good, noResolvConf).smtp.maxClients).toBe(1000);
+    expect(loadConfig({ ...good, SMTP_MAX_CLIENTS: '20' }, noResolvConf).smtp.maxClients).toBe(20);
+    expect(problemsOf({ ...good, SMTP_MAX_CLIENTS: '0' })).toEqual([expect.stringMatching(/^SMTP_MAX_CLIENTS: /)]);
+    expect(problemsOf({ ...good, SMTP_MAX_CLIENTS: 'lots' })).toEqual(['SMTP_MAX_CLIENTS: must be a whole number']);
+  });
+
+  it('takes the default sending limits from DEFAULT_RATE_PER_SECOND and DEFAULT_DAILY_QUOTA (14 and 50000 unset)', () => {
+    expect(loadConfig(good, noResolvConf).sendingLimits).toEqual({ rateLimitPerSecond: 14, dailyQuota: 50_000 });
+    const set = loadConfig({ ...good, DEFAULT_RATE_PER_SECOND: '100', DEFAULT_DAILY_QUOTA: '2000000' }, noResolvConf);
+    expect(set.sendingLimits).toEqual({ rateLimitPerSecond: 100, dailyQuota: 2_000_000 });
+    expect(problemsOf({ ...good, DEFAULT_RATE_PER_SECOND: '0', DEFAULT_DAILY_QUOTA: 'lots' })).toEqual([
+      expect.stringMatching(/^DEFAULT_RATE_PER_SECOND: /),
+      'DEFAULT_DAILY_QUOTA: must be a whole number',
+    ]);
   });
 
   it('reports every bad variable at once', () => {

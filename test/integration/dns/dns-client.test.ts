@@ -1,5 +1,21 @@
+import { readFileSync } from 'node:fs';
 import { DnsClient } from '../../../src/dns/dns-client';
 import { TestDnsServer } from '../../support/dns-server';
+
+/** Local ports of every UDP socket open on this machine, from the kernel's table. */
+function boundUdpPorts(): number[] {
+  return ['/proc/net/udp', '/proc/net/udp6'].flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((line) => /^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})\s/.exec(line)?.[1])
+      .filter((p): p is string => Boolean(p))
+      .map((p) => parseInt(p, 16)),
+  );
+}
+
+const txtOf = (out: Awaited<ReturnType<DnsClient['query']>>) =>
+  out.kind === 'answer' ? out.records.map((r) => (r as { data: Buffer[] }).data.map(String).join('')) : [];
 
 describe('DnsClient against the test DNS server (UDP and TCP)', () => {
   let ns: TestDnsServer;
@@ -17,6 +33,7 @@ describe('DnsClient against the test DNS server (UDP and TCP)', () => {
   beforeEach(() => {
     ns.faults = {};
     ns.log.length = 0;
+    ns.wire.length = 0;
   });
 
   it('returns TXT answers, with EDNS0 and RD off', async () => {
@@ -99,4 +116,62 @@ describe('DnsClient against the test DNS server (UDP and TCP)', () => {
       if (o.kind === 'answer') expect(String((o.records[0] as { data: Buffer[] }).data[0])).toBe(`value-${i}`);
     });
   });
+
+  it('asks each UDP query from a socket of its own on a fresh random source port, closed afterwards', async () => {
+    ns.txt('example.test', 'v=spf1 -all');
+    for (let i = 0; i < 20; i++) expect((await client.query('example.test', 'TXT', ns.address, auth)).kind).toBe('answer');
+    const ports = ns.wire.filter((q) => q.transport === 'udp').map((q) => q.port);
+    expect(ports).toHaveLength(20);
+    // A pool of shared sockets shows a handful of ports; the kernel picks each ephemeral port at random.
+    expect(new Set(ports).size).toBeGreaterThan(10);
+    // Not one of those sockets is still open.
+    expect(boundUdpPorts().filter((p) => ports.includes(p))).toEqual([]);
+  });
+
+  it('randomises the case of the question name (0x20), which the server echoes', async () => {
+    ns.txt('abcdefghijklmnop.example.test', 'x');
+    for (let i = 0; i < 10; i++) {
+      expect(txtOf(await client.query('abcdefghijklmnop.example.test', 'TXT', ns.address, auth))).toEqual(['x']);
+    }
+    const names = ns.wire.map((q) => q.name);
+    expect(names.every((n) => n.toLowerCase() === 'abcdefghijklmnop.example.test')).toBe(true);
+    expect(new Set(names).size).toBeGreaterThan(5);
+  });
+
+  it('ignores a forged answer whose question has the wrong case, as it ignores a wrong id, and takes the real one', async () => {
+    ns.txt('spoof.example.test', 'real');
+    ns.faults = { forgeWrongCase: true };
+    for (let i = 0; i < 5; i++) expect(txtOf(await client.query('spoof.example.test', 'TXT', ns.address, auth))).toEqual(['real']);
+  });
+
+  it('asks over TCP only when the transport is tcp, with the 0x20 name echoed there too', async () => {
+    ns.txt('abcdefghijklmnop.example.test', 'x');
+    ns.faults = { hideOverTcp: true };
+    expect((await client.query('abcdefghijklmnop.example.test', 'TXT', ns.address, auth)).kind).toBe('answer');
+    expect((await client.query('abcdefghijklmnop.example.test', 'TXT', ns.address, { ...auth, transport: 'tcp' })).kind).toBe('nodata');
+    ns.faults = {};
+    const out = await client.query('abcdefghijklmnop.example.test', 'TXT', ns.address, { ...auth, transport: 'tcp' });
+    expect(txtOf(out)).toEqual(['x']);
+    expect(ns.log.map((q) => q.transport)).toEqual(['udp', 'tcp', 'tcp']);
+    expect(ns.wire[2].name.toLowerCase()).toBe('abcdefghijklmnop.example.test');
+  });
+
+  it('ends the queries in flight as timeouts when closed, and asks nothing after', async () => {
+    const own = new DnsClient({ timeoutMs: 60_000, retries: 0 });
+    ns.faults = { drop: true };
+    const pending = [own.query('example.test', 'TXT', ns.address, auth), own.query('example.test', 'TXT', ns.address, { ...auth, transport: 'tcp' })];
+    await waitFor(() => ns.log.length === 2);
+    own.close();
+    expect((await Promise.all(pending)).map((o) => o.kind)).toEqual(['timeout', 'timeout']);
+    expect((await own.query('example.test', 'TXT', ns.address, auth)).kind).toBe('network-error');
+  });
 });
+
+/** Waits until `cond` holds (polling), failing after a generous bound. */
+async function waitFor(cond: () => boolean, boundMs = 5000): Promise<void> {
+  const until = Date.now() + boundMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,4 +1,4 @@
-import { applyCheck, INITIAL_CHECK_STATE, type StateDomain, type StatePolicy } from '../../../src/domains/domain-state';
+import { APPROVAL_STATES, applyApproval, applyCheck, DOMAIN_STATUSES, INITIAL_CHECK_STATE, reopen, type StateDomain, type StatePolicy } from '../../../src/domains/domain-state';
 
 const H = 3600_000;
 const t0 = new Date('2026-01-01T00:00:00Z');
@@ -112,5 +112,45 @@ describe('applyCheck: the verification state machine', () => {
     expect(applyCheck(domain(), 'pass', at(0), auto).changes.approval).toBe('approved');
     expect(applyCheck(domain({ approval: 'rejected' }), 'pass', at(0), auto).changes.approval).toBe('rejected');
     expect(applyCheck(domain(), 'pass', at(0), policy).changes.approval).toBe('not_submitted');
+  });
+});
+
+describe('reopen: verify on a failed domain (failed → pending)', () => {
+  it.each(DOMAIN_STATUSES.map((s) => [s] as const))('status %s', (status) => {
+    const r = reopen({ status }, at(100 * H), 72 * H);
+    if (status !== 'failed') return expect(r).toBeNull();
+    expect(r).toEqual({
+      status: 'pending',
+      startedAt: at(100 * H),
+      deadlineAt: at(172 * H),
+      checkState: INITIAL_CHECK_STATE,
+      nextCheckAt: at(100 * H),
+    });
+  });
+});
+
+describe('applyApproval: the seed manual review', () => {
+  // [from, action, to (null = refused)]
+  const table = [
+    ['not_submitted', 'submit', 'pending_review'],
+    ['pending_review', 'submit', 'pending_review'],
+    ['approved', 'submit', 'pending_review'],
+    ['rejected', 'submit', 'pending_review'],
+    ['not_submitted', 'approve', 'approved'],
+    ['pending_review', 'approve', 'approved'],
+    ['approved', 'approve', 'approved'],
+    ['rejected', 'approve', 'approved'],
+    ['not_submitted', 'reject', null],
+    ['pending_review', 'reject', 'rejected'],
+    ['approved', 'reject', 'rejected'],
+    ['rejected', 'reject', 'rejected'],
+  ] as const;
+
+  it('covers every approval state × action', () => {
+    expect(new Set(table.map(([from, action]) => `${from}/${action}`)).size).toBe(APPROVAL_STATES.length * 3);
+  });
+
+  it.each(table)('%s + %s → %p', (from, action, to) => {
+    expect(applyApproval(from, action)).toBe(to);
   });
 });
