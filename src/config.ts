@@ -103,7 +103,11 @@ const durationList = z.string().transform((v, ctx) => {
   }
 });
 
-function buildSchema(production: boolean, defaultResolvers: () => string) {
+/**
+ * `smarthostSet`: SMARTHOST_URL was given, which makes `smarthost` the production default
+ * for DELIVERY_MODE; without it production delivers directly (`mx`, DESIGN §2 step 6).
+ */
+function buildSchema(production: boolean, defaultResolvers: () => string, smarthostSet = false) {
   return z
     .object({
       NODE_ENV: z.preprocess(unset, z.string().default('development')),
@@ -135,7 +139,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string) {
       CHECK_HISTORY_PER_DOMAIN: integer(1).default(500),
       DKIM_RETIRE_AFTER_MS: integer(0).default(7 * 24 * 3600_000),
       APPROVAL_MODE: z.preprocess(unset, z.enum(['manual', 'auto']).default('manual')),
-      DELIVERY_MODE: z.preprocess(unset, z.enum(['smarthost', 'capture', 'mx']).default(production ? 'smarthost' : 'capture')),
+      DELIVERY_MODE: z.preprocess(unset, z.enum(['smarthost', 'capture', 'mx']).default(production ? (smarthostSet ? 'smarthost' : 'mx') : 'capture')),
       SMARTHOST_URL: text()
         .default('smtp://127.0.0.1:25')
         .refine((v) => /^smtps?:\/\/[^/]+/.test(v), 'must be an smtp:// or smtps:// URL'),
@@ -179,7 +183,6 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
     // Production never generates anything (DESIGN §7): a self-signed relay certificate included.
     for (const name of ['TLS_CERT_FILE', 'TLS_KEY_FILE']) problems.push(`${name}: is required when NODE_ENV=production (no self-signed certificate in production)`);
   }
-  if (env.DELIVERY_MODE === 'mx') problems.push('DELIVERY_MODE: mx delivery is not available yet; use smarthost or capture');
   return problems;
 }
 
@@ -277,7 +280,7 @@ export function loadConfig(
   read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): Config {
   const production = env.NODE_ENV === 'production';
-  const parsed = buildSchema(production, () => resolvConfNameservers(read)).safeParse(env);
+  const parsed = buildSchema(production, () => resolvConfNameservers(read), Boolean(unset(env.SMARTHOST_URL))).safeParse(env);
   const problems = parsed.success
     ? []
     : parsed.error.issues.map((i) => {

@@ -68,6 +68,8 @@ import { MessageRecovery } from './messages/message-recovery';
 import { MessageStore } from './messages/message.store';
 import { MessageService } from './messages/message.service';
 import { createSmarthostTransport } from './messages/smarthost.transport';
+import { captureTransport } from './messages/delivery-transport';
+import { createMxTransport } from './messages/mx.transport';
 
 export const ROLES = ['api', 'worker', 'relay', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -211,17 +213,21 @@ export async function createContainer(config: Config, logger: Logger, options: C
     domainStore,
     sendingPolicy,
     eventStore,
+    suppressions,
     new DkimSigner(cipher),
     new RedisLock(redis, config.queuePrefix),
     clock,
     logger,
     config.delivery.mode,
-    () =>
-      createSmarthostTransport({
+    () => {
+      if (config.delivery.mode === 'capture') return captureTransport;
+      if (config.delivery.mode === 'mx') return createMxTransport(config, recursive, clock, logger);
+      return createSmarthostTransport({
         url: config.delivery.smarthostUrl,
         rejectUnauthorized: config.delivery.smarthostTlsRejectUnauthorized,
         requireTls: config.delivery.smarthostTls === 'required',
-      }),
+      });
+    },
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);

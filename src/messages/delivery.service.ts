@@ -4,15 +4,18 @@ import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { DomainStore } from '../domains/domain.store';
 import type { EventStore } from '../events/event.store';
+import { ValidationError } from '../errors';
 import type { Logger } from '../logger';
 import type { RedisLock } from '../queue/redis-lock';
 import type { SendingPolicy } from '../sending-policy/sending-policy.service';
 import type { DkimSigner } from './dkim-signer';
 import { addMissingHeaders, messageIdFor } from './message-headers';
-import type { DeliveryAttempt, MessageDoc, MessageStatus } from './message.model';
-import { toMessageResource } from './message.resource';
+import type { DeliveryTransport, RecipientResult } from './delivery-transport';
+import type { DeliveryAttempt, MessageDoc, RecipientState } from './message.model';
+import { recipientsOf, toMessageResource, type MessageResource } from './message.resource';
 import type { MessageStore } from './message.store';
-import { classifySendError, type MessageTransport } from './smarthost.transport';
+import { applyUpdates, deriveMessageStatus, isFinalMessageStatus, isPending, type DerivedMessageStatus, type RecipientUpdate } from './recipient-status';
+import { formatReply, type SmtpReply } from './smtp-reply';
 
 export type DeliveryMode = Config['delivery']['mode'];
 
@@ -27,7 +30,7 @@ export class DeliveryFailedError extends Error {
   }
 }
 
-/** A temporary failure: the message is `deferred` and the job is retried with backoff. */
+/** A temporary failure: some recipient is `deferred` and the job is retried with backoff. */
 export class DeliveryDeferredError extends Error {
   constructor(
     readonly queueId: string,
@@ -60,43 +63,57 @@ export interface AttemptInfo {
   maxAttempts: number;
 }
 
-export type DeliveryOutcome = 'delivered' | 'already_finished' | 'locked' | 'gone';
+export type DeliveryOutcome = 'delivered' | 'bounced' | 'already_finished' | 'locked' | 'gone';
 
 /** The sending decision, asked again on every attempt (the relay's was taken at acceptance). */
 export type SendingDecisionSource = Pick<SendingPolicy, 'forDomain'>;
 
+/** Puts a hard-bounced address on the account's suppression list (SuppressionService.suppress). */
+export interface BounceSuppressor {
+  suppress(accountId: string, address: string, reason: 'bounce', reply: SmtpReply | null): Promise<unknown>;
+}
+
+type MessageSummary = Omit<MessageDoc, 'raw' | 'captured'>;
+
 // Longer than one send can take (nodemailer's socket timeout), so the lock never lapses mid-send.
 const LOCK_TTL_MS = 5 * 60_000;
 
+/** The reason a recipient still deferred when the retries ran out bounces with. */
+export const EXPIRED = 'expired';
+
 /**
  * Delivers spooled messages (DESIGN §2 step 6): re-checks the sending decision, adds
- * missing Message-ID/Date, DKIM-signs, then captures or hands the message to the
- * smarthost, recording every attempt and moving the message through
- * queued → sending → delivered | deferred | failed, or to `held` while its domain may not send.
+ * missing Message-ID/Date, DKIM-signs, then hands the message to the mode's transport
+ * (capture, smarthost or mx) for the recipients still pending. Each recipient moves
+ * queued → delivered | deferred | bounced (or held while its domain may not send, failed
+ * when it never may); the message's status is derived from them (deriveMessageStatus).
+ * The job retries while a recipient is deferred or held.
  */
 export class DeliveryService {
-  private transport: MessageTransport | null = null;
+  private transport: DeliveryTransport | null = null;
 
   constructor(
     private readonly messages: MessageStore,
     private readonly domains: DomainStore,
     private readonly policy: SendingDecisionSource,
     private readonly events: EventStore,
+    private readonly suppressions: BounceSuppressor,
     private readonly signer: DkimSigner,
     private readonly lock: RedisLock,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly mode: DeliveryMode,
-    /** Called once, on the first smarthost send; the transport lives until close(). */
-    private readonly transportFactory: () => MessageTransport,
-    /** Enqueues the webhook fan-out of a written event (JobProducer.enqueueWebhookDispatches). */
+    /** Called once, on the first send; the transport lives until close(). */
+    private readonly transportFactory: () => DeliveryTransport,
+    /** Enqueues the webhook fan-out of written events (JobProducer.enqueueWebhookDispatches). */
     private readonly dispatchEvents: (eventIds: string[]) => Promise<void>,
   ) {}
 
   /**
    * Makes one delivery attempt of `queueId`. Idempotent by queueId: a finished message is
-   * never sent again, and its event is (re)inserted under its unique id. Throws
-   * DeliveryDeferredError to be retried and DeliveryFailedError when the message failed.
+   * never sent again, a delivered recipient is never sent to again, and events are
+   * (re)inserted under their unique ids. Throws DeliveryDeferredError (or DeliveryHeldError)
+   * to be retried and DeliveryFailedError when the message reached nobody.
    */
   async deliver(queueId: string, attempt: AttemptInfo): Promise<DeliveryOutcome> {
     const token = await this.lock.acquire(`message:${queueId}`, LOCK_TTL_MS);
@@ -109,30 +126,33 @@ export class DeliveryService {
     }
   }
 
-  /** Closes the smarthost pool, if one was opened. */
+  /** Closes the transport, if one was opened. */
   close(): void {
-    this.transport?.close();
+    const t = this.transport;
     this.transport = null;
+    if (t) void Promise.resolve(t.close()).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'closing the delivery transport failed'));
   }
 
   private async attempt(queueId: string, info: AttemptInfo): Promise<DeliveryOutcome> {
     const msg = await this.messages.findForDelivery(queueId);
     if (!msg) return 'gone';
-    if (msg.status === 'delivered' || msg.status === 'failed') {
-      // A crash between the status write and the event insert left no event: insert it now.
-      await this.emit(msg, msg.status, this.clock.now());
+    if (isFinalMessageStatus(msg.status)) {
+      // A crash between the status write and the events left some out: insert them now.
+      await this.publish(msg, recipientsOf(msg), this.clock.now());
       return 'already_finished';
     }
     const startedAt = this.clock.now();
+    const last = info.attemptsMade + 1 >= info.maxAttempts;
     // Mail accepted before a suspension or a rejection must not leave: ask again now.
     const decision = await this.policy.forDomain(msg.domainId);
-    if (decision && !decision.allowed) return this.hold(msg, info, decision.reason, startedAt);
+    if (decision && !decision.allowed) return this.hold(msg, last, decision.reason, startedAt);
     if (!(await this.messages.markSending(queueId, startedAt))) return 'already_finished';
 
+    const pending = recipientsOf(msg).filter((r) => isPending(r.status));
     const domain = decision && (await this.domains.findById(msg.domainId));
     if (!domain) {
-      await this.finish(msg, { at: startedAt, status: 'failed', code: null, response: 'the domain was deleted', durationMs: 0 });
-      throw new DeliveryFailedError(queueId, `${queueId}: the domain ${msg.domain} was deleted`);
+      const reason = 'the domain was deleted';
+      return this.record(msg, pending.map((r) => unsent(r.address, 'failed', reason)), { at: startedAt, t0: performance.now(), response: reason });
     }
 
     const t0 = performance.now();
@@ -140,31 +160,16 @@ export class DeliveryService {
     try {
       signed = await this.prepare(msg, domain.dkim, startedAt);
     } catch (err) {
-      return this.temporaryFailure(msg, info, { at: startedAt, code: null, response: `DKIM signing failed: ${(err as Error).message}`, t0 });
+      const reason = `DKIM signing failed: ${(err as Error).message}`;
+      const results = pending.map((r): RecipientResult => ({ address: r.address, outcome: 'deferred', reply: null, remoteHost: null, reason }));
+      return this.record(msg, results.map((r) => fromResult(r, last)), { at: startedAt, t0 });
     }
-
-    if (this.mode === 'capture') {
-      await this.finish(
-        msg,
-        { at: startedAt, status: 'delivered', code: null, response: 'captured', durationMs: elapsed(t0) },
-        { captured: signed },
-      );
-      return 'delivered';
-    }
-    if (this.mode !== 'smarthost') throw new Error(`delivery mode ${this.mode} is not implemented`);
 
     this.transport ??= this.transportFactory();
-    try {
-      const res = await this.transport.send(msg.envelope, signed);
-      const response = res.rejected.length ? `${res.response} (rejected: ${res.rejected.join(', ')})` : res.response;
-      await this.finish(msg, { at: startedAt, status: 'delivered', code: res.code, response, durationMs: elapsed(t0) });
-      return 'delivered';
-    } catch (err) {
-      const c = classifySendError(err);
-      if (!c.permanent) return this.temporaryFailure(msg, info, { at: startedAt, code: c.code, response: c.response, t0 });
-      await this.finish(msg, { at: startedAt, status: 'failed', code: c.code, response: c.response, durationMs: elapsed(t0) });
-      throw new DeliveryFailedError(queueId, `${queueId}: the smarthost refused the message: ${c.response}`);
-    }
+    const addresses = pending.map((r) => r.address);
+    const results = await this.transport.deliver({ from: msg.envelope.from, recipients: addresses, raw: signed, envelopeId: msg._id });
+    const extra = this.mode === 'capture' ? { captured: signed } : {};
+    return this.record(msg, results.map((r) => fromResult(r, last)), { at: startedAt, t0 }, extra);
   }
 
   /** The message as it leaves: Message-ID and Date added when missing, then DKIM-signed. */
@@ -179,68 +184,140 @@ export class DeliveryService {
   }
 
   /**
-   * The domain may not send: `held` with the decision's reason and retried on the backoff
-   * schedule, or failed once the retries are spent (the retry window closed while held).
+   * The domain may not send: pending recipients are `held` with the decision's reason and
+   * retried on the backoff schedule, or failed once the retries are spent (the retry window
+   * closed while held).
    */
-  private async hold(msg: MessageDoc, info: AttemptInfo, reason: string, at: Date): Promise<never> {
-    if (info.attemptsMade + 1 >= info.maxAttempts) {
+  private async hold(msg: MessageDoc, last: boolean, reason: string, at: Date): Promise<DeliveryOutcome> {
+    const pending = recipientsOf(msg).filter((r) => isPending(r.status));
+    if (last) {
       const response = `not sent: the domain was still not allowed to send when the retry window closed: ${reason}`;
-      await this.finish(msg, { at, status: 'failed', code: null, response, durationMs: 0 });
-      throw new DeliveryFailedError(msg._id, `${msg._id}: ${response}`);
+      return this.record(msg, pending.map((r) => unsent(r.address, 'failed', response)), { at, t0: performance.now(), response, durationMs: 0 });
     }
     const since = msg.status === 'held' && msg.hold ? msg.hold.since : at;
-    const attempt: DeliveryAttempt = { at, status: 'held', code: null, response: reason, durationMs: 0 };
-    await this.messages.recordAttempt(msg._id, attempt, { status: 'held', hold: { reason, since }, updatedAt: this.clock.now() });
-    this.logger.info({ queueId: msg._id, domainId: msg.domainId, reason, attempt: info.attemptsMade + 1 }, 'delivery held: the domain may not send');
-    throw new DeliveryHeldError(msg._id, `${msg._id}: held: ${reason}`);
+    this.logger.info({ queueId: msg._id, domainId: msg.domainId, reason }, 'delivery held: the domain may not send');
+    return this.record(msg, pending.map((r) => unsent(r.address, 'held', reason)), { at, t0: performance.now(), response: reason, durationMs: 0 }, { hold: { reason, since } });
   }
 
-  /** 4xx, connection trouble or a signing problem: deferred, or failed once the retries are spent. */
-  private async temporaryFailure(
+  /**
+   * Applies one attempt's updates in one store write (the changed recipients, the derived
+   * status and the attempt), then suppresses hard bounces and inserts the events. Returns
+   * or throws what the job must do next: retry while a recipient is deferred or held.
+   */
+  private async record(
     msg: MessageDoc,
-    info: AttemptInfo,
-    a: { at: Date; code: number | null; response: string; t0: number },
-  ): Promise<never> {
-    const last = info.attemptsMade + 1 >= info.maxAttempts;
-    const attempt: DeliveryAttempt = { at: a.at, status: last ? 'failed' : 'deferred', code: a.code, response: a.response, durationMs: elapsed(a.t0) };
-    if (last) {
-      await this.finish(msg, attempt);
-      throw new DeliveryFailedError(msg._id, `${msg._id}: gave up after ${info.maxAttempts} attempts: ${a.response}`);
-    }
-    await this.messages.recordAttempt(msg._id, attempt, { status: 'deferred', updatedAt: this.clock.now() });
-    this.logger.info({ queueId: msg._id, code: a.code, attempt: info.attemptsMade + 1 }, 'delivery deferred');
-    throw new DeliveryDeferredError(msg._id, `${msg._id}: deferred: ${a.response}`);
-  }
-
-  /** Writes the final status with its attempt, then the event. */
-  private async finish(msg: MessageDoc, attempt: DeliveryAttempt, extra: { captured?: Buffer } = {}): Promise<void> {
+    updates: RecipientUpdate[],
+    a: { at: Date; t0: number; response?: string; durationMs?: number },
+    extra: { captured?: Buffer; hold?: { reason: string; since: Date } } = {},
+  ): Promise<DeliveryOutcome> {
     const now = this.clock.now();
-    const status: MessageStatus = attempt.status === 'delivered' ? 'delivered' : 'failed';
-    const set = { status, updatedAt: now, ...(status === 'delivered' ? { deliveredAt: now } : {}), ...extra };
-    const written = await this.messages.recordAttempt(msg._id, attempt, set);
-    // Not written: another run finished it first, and that run emits the event.
-    if (!written) return;
-    this.logger.info({ queueId: msg._id, status, code: attempt.code }, `message ${status}`);
-    const after = { ...msg, status, attempts: [...(msg.attempts ?? []), attempt], deliveredAt: status === 'delivered' ? now : null };
-    await this.emit(after, status, now);
+    const before = recipientsOf(msg);
+    const { recipients, changed } = applyUpdates(before, updates, now);
+    const status = deriveMessageStatus(recipients);
+    const final = isFinalMessageStatus(status);
+    const deliveredAt = final && recipients.some((r) => r.status === 'delivered') ? now : null;
+    const attempt: DeliveryAttempt = { at: a.at, status: status === 'queued' ? 'deferred' : status, ...summarise(updates, status, a.response), durationMs: a.durationMs ?? elapsed(a.t0) };
+    const written = await this.messages.recordAttempt(msg._id, attempt, {
+      status,
+      updatedAt: now,
+      ...(msg.recipients?.length ? { recipientsAt: changed } : { recipients }),
+      ...(deliveredAt ? { deliveredAt } : {}),
+      ...extra,
+    });
+    // Not written: another run finished it first, and that run inserts the events.
+    if (!written) return 'already_finished';
+    const after: MessageDoc = { ...msg, status, recipients, attempts: [...(msg.attempts ?? []), attempt], deliveredAt, ...(extra.hold ? { hold: extra.hold } : {}) };
+    const previous = new Map(before.map((r) => [r.address, r.status]));
+    const news = final ? recipients : [...changed.values()];
+    await this.publish(after, news.filter((r) => r.status !== 'deferred' || previous.get(r.address) !== 'deferred'), now);
+    const counts = countBy(updates.map((u) => u.status));
+    this.logger.info({ queueId: msg._id, status, code: attempt.code, ...counts }, `delivery attempt: message ${status}`);
+
+    if (status === 'held') throw new DeliveryHeldError(msg._id, `${msg._id}: held: ${extra.hold?.reason ?? attempt.response}`);
+    if (status === 'deferred' || status === 'queued') throw new DeliveryDeferredError(msg._id, `${msg._id}: deferred: ${attempt.response}`);
+    if (status === 'failed') throw new DeliveryFailedError(msg._id, `${msg._id}: reached no recipient: ${attempt.response}`);
+    return status;
   }
 
-  /** message.delivered / message.failed, once per message whatever the retries. */
-  private async emit(msg: Omit<MessageDoc, 'raw' | 'captured'>, status: 'delivered' | 'failed', now: Date): Promise<void> {
-    await this.events.insertOnce({
-      _id: `${msg._id}-${status}`,
-      type: `message.${status}`,
-      accountId: msg.accountId,
-      domainId: msg.domainId,
-      version: 0,
-      data: toMessageResource(msg),
-      createdAt: now,
-    });
-    // A lost enqueue is caught by the sweep's scan for events not yet fanned out.
-    await this.dispatchEvents([`${msg._id}-${status}`]).catch((err) =>
+  /**
+   * Suppresses `recipients` that hard-bounced and inserts their events (message.bounced per
+   * bounced recipient, message.deferred per deferred one), then the message's own event once
+   * it is finished (message.delivered / message.failed). Every event has a unique id, so
+   * repeating this after a crash inserts only what is missing.
+   */
+  private async publish(msg: MessageSummary, recipients: RecipientState[], now: Date): Promise<void> {
+    const resource = toMessageResource(msg);
+    const ids: string[] = [];
+    const emit = async (id: string, type: string, data: unknown) => {
+      await this.emit(msg, id, type, data, now);
+      ids.push(id);
+    };
+    for (const r of recipients) {
+      if (r.status === 'bounced') {
+        if (r.reply && r.reply.code >= 500) await this.suppress(msg, r);
+        await emit(`${msg._id}-bounced-${r.address}`, 'message.bounced', { ...resource, recipient: recipientView(resource, r.address) });
+      } else if (r.status === 'deferred') {
+        await emit(`${msg._id}-deferred-${r.address}`, 'message.deferred', { ...resource, recipient: recipientView(resource, r.address) });
+      }
+    }
+    if (msg.status === 'delivered' || msg.status === 'failed') await emit(`${msg._id}-${msg.status}`, `message.${msg.status}`, resource);
+    // Fan-out to webhooks is its own job per event; a lost enqueue is caught by the sweep's scan.
+    await this.dispatchEvents(ids).catch((err) =>
       this.logger.warn({ err: (err as Error).message, queueId: msg._id }, 'webhook dispatch not enqueued; the sweep will'),
     );
   }
+
+  private async suppress(msg: MessageSummary, r: RecipientState): Promise<void> {
+    try {
+      await this.suppressions.suppress(msg.accountId, r.address, 'bounce', r.reply);
+    } catch (err) {
+      // An address the list cannot hold (not a mailbox it can parse) stays deliverable-looking: say so.
+      if (!(err instanceof ValidationError)) throw err;
+      this.logger.warn({ queueId: msg._id, err: (err as Error).message }, 'a hard-bounced address could not be suppressed');
+    }
+  }
+
+  private async emit(msg: MessageSummary, id: string, type: string, data: unknown, now: Date): Promise<void> {
+    await this.events.insertOnce({ _id: id, type, accountId: msg.accountId, domainId: msg.domainId, version: 0, data, createdAt: now });
+  }
+}
+
+/** A transport's result as a recipient update: a deferral on the last attempt bounces as `expired`. */
+function fromResult(r: RecipientResult, last: boolean): RecipientUpdate & { detail: string } {
+  const detail = r.reason || (r.reply ? formatReply(r.reply) : 'no reason given');
+  if (r.outcome === 'deferred' && last) return { address: r.address, status: 'bounced', reply: r.reply, remoteHost: r.remoteHost, reason: EXPIRED, sent: true, detail: `${EXPIRED}: ${detail}` };
+  return { address: r.address, status: r.outcome, reply: r.reply, remoteHost: r.remoteHost, reason: r.reason, sent: true, detail };
+}
+
+/** A decision taken without sending: held, or failed. */
+function unsent(address: string, status: 'held' | 'failed', reason: string): RecipientUpdate {
+  return { address, status, reply: null, remoteHost: null, reason, sent: false };
+}
+
+/**
+ * The attempt log's code and response: those of the first recipient whose state matches
+ * the message's (the first bounce of a bounced or failed message), with counts when the
+ * attempt had more than one recipient.
+ */
+function summarise(updates: Array<RecipientUpdate & { detail?: string }>, status: DerivedMessageStatus, response?: string): { code: number | null; response: string | null } {
+  const want = status === 'failed' || status === 'bounced' ? ['bounced', 'failed'] : [status];
+  const u = updates.find((x) => want.includes(x.status)) ?? updates[0];
+  const code = u?.reply?.code ?? null;
+  let text = response ?? u?.detail ?? u?.reason ?? null;
+  if (updates.length > 1 && text !== null && response === undefined) {
+    text += ` (${Object.entries(countBy(updates.map((x) => x.status))).map(([k, n]) => `${n} ${k}`).join(', ')})`;
+  }
+  return { code, response: text };
+}
+
+function recipientView(resource: MessageResource, address: string) {
+  return resource.recipients.find((r) => r.address === address) ?? null;
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 function elapsed(t0: number): number {

@@ -1,6 +1,10 @@
 import { Schema, type Connection, type Model } from 'mongoose';
+import type { DerivedMessageStatus, RecipientState } from './recipient-status';
 
-export type MessageStatus = 'queued' | 'sending' | 'delivered' | 'deferred' | 'held' | 'failed';
+export type { RecipientState, RecipientStatus } from './recipient-status';
+
+/** Derived from the recipients (deriveMessageStatus), plus `sending` while an attempt runs. */
+export type MessageStatus = DerivedMessageStatus | 'sending';
 
 /** Why a message is not being sent: its domain may not send now (DESIGN §2 step 6). */
 export interface MessageHold {
@@ -13,8 +17,11 @@ export interface MessageHold {
 /** One delivery attempt, kept for the message's whole life. */
 export interface DeliveryAttempt {
   at: Date;
-  /** `held`: the domain was not allowed to send, so nothing was sent. */
-  status: 'delivered' | 'deferred' | 'held' | 'failed';
+  /**
+   * The message's status after this attempt. `held`: the domain was not allowed to send,
+   * so nothing was sent; `bounced`: some recipients were delivered, the others bounced.
+   */
+  status: 'delivered' | 'deferred' | 'held' | 'bounced' | 'failed';
   /** SMTP reply code from the next hop, when there was one. */
   code: number | null;
   response: string | null;
@@ -32,6 +39,11 @@ export interface MessageDoc {
   /** The SMTP user that submitted it. */
   username: string;
   envelope: { from: string; to: string[] };
+  /**
+   * One entry per envelope recipient, set at spool time and updated by every attempt.
+   * Messages spooled before per-recipient status have none: they read as all `queued`.
+   */
+  recipients: RecipientState[];
   /** The message exactly as received. */
   raw: Buffer;
   size: number;
@@ -54,6 +66,7 @@ const schema = new Schema<MessageDoc>(
     domain: { type: String, required: true },
     username: { type: String, required: true },
     envelope: { type: Schema.Types.Mixed, required: true },
+    recipients: { type: Schema.Types.Mixed, default: undefined },
     raw: { type: Buffer, required: true },
     size: { type: Number, required: true },
     status: { type: String, required: true },

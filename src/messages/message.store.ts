@@ -1,5 +1,18 @@
 import type { Connection, Model } from 'mongoose';
-import { messageModel, type DeliveryAttempt, type MessageDoc, type MessageHold, type MessageStatus } from './message.model';
+import { messageModel, type DeliveryAttempt, type MessageDoc, type MessageHold, type MessageStatus, type RecipientState } from './message.model';
+
+/** What one attempt changes: the derived status and the recipients it decided about, by index. */
+export interface AttemptChanges {
+  status: MessageStatus;
+  updatedAt: Date;
+  deliveredAt?: Date;
+  captured?: Buffer;
+  hold?: MessageHold | null;
+  /** The whole list, for a message spooled before per-recipient status (it has none stored). */
+  recipients?: RecipientState[];
+  /** Changed recipients by their index in the stored list. */
+  recipientsAt?: Map<number, RecipientState>;
+}
 
 export class MessageStore {
   private readonly model: Model<MessageDoc>;
@@ -62,13 +75,12 @@ export class MessageStore {
    * Appends one attempt and applies its outcome in a single-document write. A finished
    * message is never rewritten (a second guard: the per-message lock is the first).
    */
-  async recordAttempt(
-    id: string,
-    attempt: DeliveryAttempt,
-    set: { status: MessageStatus; updatedAt: Date; deliveredAt?: Date; captured?: Buffer; hold?: MessageHold },
-  ): Promise<boolean> {
+  async recordAttempt(id: string, attempt: DeliveryAttempt, changes: AttemptChanges): Promise<boolean> {
+    const { recipientsAt, ...rest } = changes;
+    const set: Record<string, unknown> = { ...rest };
+    for (const [i, r] of recipientsAt ?? []) set[`recipients.${i}`] = r;
     const res = await this.model.updateOne(
-      { _id: id, status: { $nin: ['delivered', 'failed'] } },
+      { _id: id, status: { $nin: ['delivered', 'bounced', 'failed'] } },
       { $push: { attempts: attempt }, $set: set },
     );
     return res.matchedCount === 1;
@@ -77,7 +89,7 @@ export class MessageStore {
   /** Marks an unfinished message failed without an attempt (no key to sign with, retries spent). */
   async markFailed(id: string, now: Date): Promise<boolean> {
     const res = await this.model.updateOne(
-      { _id: id, status: { $nin: ['delivered', 'failed'] } },
+      { _id: id, status: { $nin: ['delivered', 'bounced', 'failed'] } },
       { $set: { status: 'failed', updatedAt: now } },
     );
     return res.matchedCount === 1;

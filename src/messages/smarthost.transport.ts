@@ -1,19 +1,7 @@
 import { createTransport } from 'nodemailer';
-
-/** What the next hop said about one message. */
-export interface TransportResult {
-  /** The final SMTP reply code, when the reply had one. */
-  code: number | null;
-  response: string;
-  /** Recipients the next hop refused while it took the message for the others. */
-  rejected: string[];
-}
-
-/** Sends a finished (signed) message to its next hop; one per delivery service. */
-export interface MessageTransport {
-  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<TransportResult>;
-  close(): void;
-}
+import type { DeliveryTransport } from './delivery-transport';
+import { outcomeOf, sameForAll, type RecipientResult } from './mx-transaction';
+import { formatReply, parseReply, type SmtpReply } from './smtp-reply';
 
 export interface SmarthostOptions {
   /** smtp:// (STARTTLS) or smtps:// (implicit TLS), with optional user:pass@. */
@@ -41,6 +29,8 @@ interface SmtpError {
   responseCode?: number;
   response?: string;
   message: string;
+  /** One error per refused recipient (RCPT TO), when nodemailer refused the envelope for them all. */
+  rejectedErrors?: Array<SmtpError & { recipient?: string }>;
 }
 
 /**
@@ -62,12 +52,47 @@ export function classifySendError(err: unknown): { permanent: boolean; code: num
   return { permanent, code, response };
 }
 
+/** A reply nodemailer handed over; when the text does not parse, its code with the text as message. */
+function replyOf(response: string | undefined, code: number | null): SmtpReply | null {
+  return parseReply(response) ?? (code !== null ? { code, enhanced: null, message: String(response ?? '').slice(0, 1000) } : null);
+}
+
+/** Each recipient's result from RCPT TO refusals: a 5xx bounces that recipient, anything else defers it. */
+function refusedRecipients(errors: NonNullable<SmtpError['rejectedErrors']>, remoteHost: string): Map<string, RecipientResult> {
+  const out = new Map<string, RecipientResult>();
+  for (const e of errors) {
+    if (!e.recipient) continue;
+    const code = typeof e.responseCode === 'number' ? e.responseCode : null;
+    const reply = replyOf(e.response, code);
+    const outcome = code !== null ? outcomeOf(code) : 'deferred';
+    out.set(e.recipient, { address: e.recipient, outcome, reply, remoteHost, reason: reply ? formatReply(reply) : e.message });
+  }
+  return out;
+}
+
+/**
+ * Per-recipient results of a smarthost send that threw: recipients refused one by one at
+ * RCPT TO keep their own reply; otherwise a 5xx for the whole message (MAIL FROM, DATA)
+ * bounces all, and 4xx, connection, TLS and authentication trouble defer all.
+ */
+export function smarthostFailure(err: unknown, recipients: string[], remoteHost: string): RecipientResult[] {
+  const e = err as SmtpError;
+  if (e?.code === 'EENVELOPE' && e.rejectedErrors?.length) {
+    const byAddress = refusedRecipients(e.rejectedErrors, remoteHost);
+    return recipients.map((a) => byAddress.get(a) ?? sameForAll([a], 'deferred', e.message, null, remoteHost)[0]);
+  }
+  const c = classifySendError(err);
+  const reply = replyOf(e?.response, c.code);
+  return sameForAll(recipients, c.permanent ? 'bounced' : 'deferred', c.response, reply, reply ? remoteHost : null);
+}
+
 /**
  * The smarthost mode's transport: one nodemailer pool (5 connections) for the process.
  * smtp:// upgrades with STARTTLS (required unless `requireTls` is false, then whenever
- * the smarthost offers it); smtps:// is TLS from the start.
+ * the smarthost offers it); smtps:// is TLS from the start. The smarthost's reply to the
+ * message is every accepted recipient's; a recipient it refused at RCPT TO has its own.
  */
-export function createSmarthostTransport(options: SmarthostOptions): MessageTransport {
+export function createSmarthostTransport(options: SmarthostOptions): DeliveryTransport {
   const pool = createTransport({
     url: options.url,
     pool: true,
@@ -78,10 +103,20 @@ export function createSmarthostTransport(options: SmarthostOptions): MessageTran
     greetingTimeout: 30_000,
     socketTimeout: 120_000,
   });
+  const remoteHost = new URL(options.url).host;
   return {
-    async send(envelope, raw) {
-      const info = await pool.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
-      return { code: replyCode(info.response), response: info.response, rejected: info.rejected.map(String) };
+    async deliver(msg) {
+      let info: { response: string; accepted: unknown[]; rejected: unknown[]; rejectedErrors?: SmtpError['rejectedErrors'] };
+      try {
+        info = await pool.sendMail({ envelope: { from: msg.from, to: msg.recipients }, raw: msg.raw });
+      } catch (err) {
+        return smarthostFailure(err, msg.recipients, remoteHost);
+      }
+      const refused = refusedRecipients(info.rejectedErrors ?? [], remoteHost);
+      const reply = replyOf(info.response, replyCode(info.response));
+      return msg.recipients.map(
+        (address) => refused.get(address) ?? { address, outcome: 'delivered' as const, reply, remoteHost, reason: reply ? formatReply(reply) : info.response },
+      );
     },
     close() {
       pool.close();

@@ -13,14 +13,20 @@ export const dnsCheckPayload = z.strictObject({
 });
 export type DnsCheckPayload = z.infer<typeof dnsCheckPayload>;
 
+/**
+ * An event id as part of a job id: BullMQ refuses ':' in custom ids, and a message event's
+ * id carries a recipient address, which may hold one. Escaped one-to-one ('%' first).
+ */
+const idPart = (id: string) => id.replace(/%/g, '%25').replace(/:/g, '%3A');
+
 export const webhookPayload = z.strictObject({ eventId: z.string().min(1), webhookId: z.string().min(1) });
 /** One job per (event, subscription): a dispatcher run twice never delivers twice. */
-export const webhookJobId = (eventId: string, webhookId: string) => `wh-${eventId}-${webhookId}`;
+export const webhookJobId = (eventId: string, webhookId: string) => `wh-${idPart(eventId)}-${webhookId}`;
 
 /** Fan-out of one written event, or (no eventId) the sweep's scan for events never fanned out. */
 export const webhookDispatchPayload = z.strictObject({ eventId: z.string().min(1).optional() });
 /** One fan-out job per event, and one queued scan at a time. */
-export const webhookDispatchJobId = (eventId?: string) => (eventId ? `dispatch-${eventId}` : 'dispatch-pending');
+export const webhookDispatchJobId = (eventId?: string) => (eventId ? `dispatch-${idPart(eventId)}` : 'dispatch-pending');
 
 export const deliveryPayload = z.strictObject({ queueId: z.string().min(1) });
 export type DeliveryPayload = z.infer<typeof deliveryPayload>;

@@ -8,6 +8,7 @@ import type { FixedWindowLimiter } from '../limits/fixed-window-limiter';
 import type { SendingQuota } from '../limits/sending-quota';
 import type { Logger } from '../logger';
 import type { MessageStore } from '../messages/message.store';
+import { queuedRecipients } from '../messages/recipient-status';
 import type { JobProducer } from '../queue/producers';
 import type { AllowlistCache } from './allowlist-cache';
 import { clientNetwork } from './client-network';
@@ -176,6 +177,7 @@ export class RelayService {
           domain: decision.domain,
           username: user.username,
           envelope,
+          recipients: queuedRecipients(envelope.to, now),
           raw: message.raw,
           size: message.raw.length,
           status: 'queued',

@@ -6,6 +6,7 @@ import { dkimRecordName, dkimValue } from '../../src/verification/records';
 import { generateDkimKeyPair } from '../../src/keys/dkim-keys';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
 import type { MessageDoc } from '../../src/messages/message.model';
+import { queuedRecipients } from '../../src/messages/recipient-status';
 import { deliveryJobId, QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { eventually } from '../support/eventually';
@@ -53,6 +54,7 @@ function messageDoc(acct: TestAccount, domain: { id: string; domain: string }, r
     domain: domain.domain,
     username: 'sender',
     envelope: { from: `sender@${domain.domain}`, to: [rcpt] },
+    recipients: queuedRecipients([rcpt], at),
     raw: bytes,
     size: bytes.length,
     status: 'queued',
@@ -217,7 +219,11 @@ describe('delivery', () => {
     expect(sink.tries.get(to)).toBe(1);
     expect((await getMessage(c, acct, doc._id)).attempts).toHaveLength(1);
     const events = (await c.events.listForDomain(rsa.id)).filter((e) => e._id.startsWith(doc._id));
-    expect(events.map((e) => [e._id, e.type])).toEqual([[`${doc._id}-failed`, 'message.failed']]);
+    // Per-recipient status (issue 11): the bounce is an event of its own, besides message.failed.
+    expect(events.map((e) => [e._id, e.type]).sort()).toEqual([
+      [`${doc._id}-bounced-${to}`, 'message.bounced'],
+      [`${doc._id}-failed`, 'message.failed'],
+    ]);
     const job = await c.queues.get(QUEUES.delivery).getJob(`deliver-${doc._id}`);
     expect(await job?.getState()).toBe('failed');
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RunningWorkers } from '../../workers';
 import type { MessageDoc } from '../../src/messages/message.model';
+import { queuedRecipients } from '../../src/messages/recipient-status';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
 import { QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain } from '../support/factories';
@@ -58,6 +59,7 @@ describe.each([
       domain: domain.domain,
       username: 'sender',
       envelope: { from: `sender@${domain.domain}`, to: [rcpt] },
+      recipients: queuedRecipients([rcpt], now),
       raw,
       size: raw.length,
       status: 'queued',

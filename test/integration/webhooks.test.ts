@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import type { RunningWorkers } from '../../workers';
+import { queuedRecipients } from '../../src/messages/recipient-status';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
 import { QUEUES, webhookJobId } from '../../src/queue/queues';
 import { DnsFixture } from '../support/dns-fixture';
@@ -197,6 +198,15 @@ describe('webhooks', () => {
     expect(rx.at('/lost-job')).toHaveLength(1);
   });
 
+  it('fans out an event whose id holds a colon (a quoted recipient address), which BullMQ refuses in job ids', async () => {
+    await subscribe('/colon', ['message.bounced']);
+    const eventId = `msg1-bounced-"a:b"@dest.example`;
+    await c.events.insertOnce({ _id: eventId, type: 'message.bounced', accountId: acct.id, domainId: '', version: 0, data: { queueId: 'msg1' }, createdAt: new Date() });
+    expect(await c.webhooks.dispatchEvent(eventId)).toBe(1);
+    const hit = await until(() => rx.at('/colon')[0], { message: 'the bounced event' });
+    expect(hit.headers['webhook-id']).toBe(eventId);
+  });
+
   it('keeps accounts apart', async () => {
     const w = await subscribe('/mine', ['domain.verified']);
     for (const [method, path] of [
@@ -271,6 +281,7 @@ describe('webhook fan-out in its own job', () => {
       domain: d.domain,
       username: 'sender',
       envelope: { from: `sender@${d.domain}`, to: ['rcpt@example.net'] },
+      recipients: queuedRecipients(['rcpt@example.net'], now),
       raw,
       size: raw.length,
       status: 'queued',

@@ -46,11 +46,20 @@ describe('loadConfig', () => {
   });
 
   it('uses production defaults under NODE_ENV=production', () => {
-    const c = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf);
+    // A smarthost given makes smarthost the default mode; without one, production delivers direct (below).
+    const c = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production', SMARTHOST_URL: 'smtp://smarthost.example:587' }, noResolvConf);
     expect(c.smtp.port).toBe(587);
     expect(c.delivery.mode).toBe('smarthost');
     expect(c.delivery.smarthostTls).toBe('required');
     expect(c.production).toBe(true);
+  });
+
+  it('delivers direct (DELIVERY_MODE=mx) by default in production when SMARTHOST_URL is unset; capture in dev; mx is accepted', () => {
+    expect(loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf).delivery.mode).toBe('mx');
+    expect(loadConfig(good, noResolvConf).delivery.mode).toBe('capture');
+    expect(loadConfig({ ...good, SMARTHOST_URL: 'smtp://smarthost.example' }, noResolvConf).delivery.mode).toBe('capture');
+    expect(loadConfig({ ...good, DELIVERY_MODE: 'mx' }, noResolvConf).delivery.mode).toBe('mx');
+    expect(loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production', DELIVERY_MODE: 'smarthost' }, noResolvConf).delivery.mode).toBe('smarthost');
   });
 
   it('requires TLS_CERT_FILE and TLS_KEY_FILE under NODE_ENV=production, listed with the other problems', () => {
