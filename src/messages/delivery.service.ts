@@ -75,8 +75,17 @@ export interface BounceSuppressor {
 
 type MessageSummary = Omit<MessageDoc, 'raw' | 'captured'>;
 
-// Longer than one send can take (nodemailer's socket timeout), so the lock never lapses mid-send.
-const LOCK_TTL_MS = 5 * 60_000;
+/*
+ * The per-message lock. Every delivery job of a message has the same job id
+ * (deliver-<queueId>), and BullMQ gives a job to one worker at a time, re-queuing it when
+ * that worker's job lock (lockDuration, 30 s, see workers/index.ts) is not renewed: that is
+ * what brings a crashed worker's messages back. The message lock only guards what the job
+ * lock cannot: deliver() called outside a job, or a second run of one message. So it must
+ * never outlive its holder by more than the job lock does: short, renewed while the attempt
+ * runs, and gone LOCK_TTL_MS after a `kill -9` — before BullMQ hands the stalled job on.
+ */
+export const LOCK_TTL_MS = 10_000;
+const LOCK_RENEW_MS = 3_000;
 
 /** The reason a recipient still deferred when the retries ran out bounces with. */
 export const EXPIRED = 'expired';
@@ -114,13 +123,23 @@ export class DeliveryService {
    * to be retried and DeliveryFailedError when the message reached nobody.
    */
   async deliver(queueId: string, attempt: AttemptInfo): Promise<DeliveryOutcome> {
-    const token = await this.lock.acquire(`message:${queueId}`, LOCK_TTL_MS);
-    // Another worker is on it; if that one dies, recovery re-enqueues the message.
+    const key = `message:${queueId}`;
+    const token = await this.lock.acquire(key, LOCK_TTL_MS);
+    // Another run is on it; if that one dies, its lock lapses within LOCK_TTL_MS.
     if (!token) return 'locked';
+    const renew = setInterval(() => {
+      this.lock.extend(key, token, LOCK_TTL_MS).then(
+        (held) => {
+          if (!held) this.logger.warn({ queueId }, 'the message lock lapsed during a delivery attempt (the event loop or Redis stalled)');
+        },
+        (err: unknown) => this.logger.warn({ queueId, err: (err as Error).message }, 'renewing the message lock failed'),
+      );
+    }, LOCK_RENEW_MS);
     try {
       return await this.attempt(queueId, attempt);
     } finally {
-      await this.lock.release(`message:${queueId}`, token).catch(() => {});
+      clearInterval(renew);
+      await this.lock.release(key, token).catch(() => {});
     }
   }
 
