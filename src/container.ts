@@ -218,7 +218,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     new RedisLock(redis, config.queuePrefix),
     clock,
     logger,
-    config.delivery.mode,
+    config.delivery,
     () => {
       if (config.delivery.mode === 'capture') return captureTransport;
       if (config.delivery.mode === 'mx') return createMxTransport(config, recursive, clock, logger);

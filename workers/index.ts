@@ -16,6 +16,10 @@ import { sweepProcessor } from './sweep.processor';
 import { webhookDispatchProcessor } from './webhook-dispatch.processor';
 import { webhookProcessor } from './webhook.processor';
 
+// BullMQ's defaults (30 s), made explicit: the crash-recovery bound depends on them.
+const DELIVERY_JOB_LOCK_MS = 30_000;
+const DELIVERY_STALLED_INTERVAL_MS = 15_000;
+
 /** What the worker role runs on; the composition root passes its services in. */
 export interface WorkerDeps {
   config: Config;
@@ -50,6 +54,11 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
     new Worker(QUEUES.delivery, deliveryProcessor(delivery), {
       ...common,
       concurrency: 10,
+      // A worker that dies mid-delivery stops renewing its job locks; the stalled check
+      // moves its jobs back to wait within lockDuration + stalledInterval (≤ 45 s), and the
+      // message lock (10 s, delivery.service.ts) has lapsed by then.
+      lockDuration: DELIVERY_JOB_LOCK_MS,
+      stalledInterval: DELIVERY_STALLED_INTERVAL_MS,
       settings: { backoffStrategy: deliveryBackoffStrategy(config.delivery.retryBaseMs) },
     }),
     new Worker(QUEUES.webhook, webhookProcessor(webhookDeliveries), {

@@ -14,10 +14,13 @@ import type { DeliveryTransport, RecipientResult } from './delivery-transport';
 import type { DeliveryAttempt, MessageDoc, RecipientState } from './message.model';
 import { recipientsOf, toMessageResource, type MessageResource } from './message.resource';
 import type { MessageStore } from './message.store';
-import { applyUpdates, deriveMessageStatus, isFinalMessageStatus, isPending, type DerivedMessageStatus, type RecipientUpdate } from './recipient-status';
+import { applyUpdates, deriveMessageStatus, expiryOf, isFinalMessageStatus, isPending, type DerivedMessageStatus, type RecipientUpdate } from './recipient-status';
 import { formatReply, type SmtpReply } from './smtp-reply';
 
 export type DeliveryMode = Config['delivery']['mode'];
+
+/** DELIVERY_MODE and DELIVERY_MAX_AGE_MS. */
+export type DeliveryOptions = Pick<Config['delivery'], 'mode' | 'maxAgeMs'>;
 
 /** The message will never be delivered: the processor turns this into UnrecoverableError. */
 export class DeliveryFailedError extends Error {
@@ -75,10 +78,19 @@ export interface BounceSuppressor {
 
 type MessageSummary = Omit<MessageDoc, 'raw' | 'captured'>;
 
-// Longer than one send can take (nodemailer's socket timeout), so the lock never lapses mid-send.
-const LOCK_TTL_MS = 5 * 60_000;
+/*
+ * The per-message lock. Every delivery job of a message has the same job id
+ * (deliver-<queueId>), and BullMQ gives a job to one worker at a time, re-queuing it when
+ * that worker's job lock (lockDuration, 30 s, see workers/index.ts) is not renewed: that is
+ * what brings a crashed worker's messages back. The message lock only guards what the job
+ * lock cannot: deliver() called outside a job, or a second run of one message. So it must
+ * never outlive its holder by more than the job lock does: short, renewed while the attempt
+ * runs, and gone LOCK_TTL_MS after a `kill -9` — before BullMQ hands the stalled job on.
+ */
+export const LOCK_TTL_MS = 10_000;
+const LOCK_RENEW_MS = 3_000;
 
-/** The reason a recipient still deferred when the retries ran out bounces with. */
+/** The reason a recipient still deferred when the retries ran out (or DELIVERY_MAX_AGE_MS passed) bounces with. */
 export const EXPIRED = 'expired';
 
 /**
@@ -102,7 +114,7 @@ export class DeliveryService {
     private readonly lock: RedisLock,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly mode: DeliveryMode,
+    private readonly options: DeliveryOptions,
     /** Called once, on the first send; the transport lives until close(). */
     private readonly transportFactory: () => DeliveryTransport,
     /** Enqueues the webhook fan-out of written events (JobProducer.enqueueWebhookDispatches). */
@@ -116,13 +128,23 @@ export class DeliveryService {
    * to be retried and DeliveryFailedError when the message reached nobody.
    */
   async deliver(queueId: string, attempt: AttemptInfo): Promise<DeliveryOutcome> {
-    const token = await this.lock.acquire(`message:${queueId}`, LOCK_TTL_MS);
-    // Another worker is on it; if that one dies, recovery re-enqueues the message.
+    const key = `message:${queueId}`;
+    const token = await this.lock.acquire(key, LOCK_TTL_MS);
+    // Another run is on it; if that one dies, its lock lapses within LOCK_TTL_MS.
     if (!token) return 'locked';
+    const renew = setInterval(() => {
+      this.lock.extend(key, token, LOCK_TTL_MS).then(
+        (held) => {
+          if (!held) this.logger.warn({ queueId }, 'the message lock lapsed during a delivery attempt (the event loop or Redis stalled)');
+        },
+        (err: unknown) => this.logger.warn({ queueId, err: (err as Error).message }, 'renewing the message lock failed'),
+      );
+    }, LOCK_RENEW_MS);
     try {
       return await this.attempt(queueId, attempt);
     } finally {
-      await this.lock.release(`message:${queueId}`, token).catch(() => {});
+      clearInterval(renew);
+      await this.lock.release(key, token).catch(() => {});
     }
   }
 
@@ -142,10 +164,12 @@ export class DeliveryService {
       return 'already_finished';
     }
     const startedAt = this.clock.now();
-    const last = info.attemptsMade + 1 >= info.maxAttempts;
+    // A deferral now is the last word once the retries are spent or the message is too old.
+    const expiry = expiryOf(msg.createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts);
+    const last = expiry !== null;
     // Mail accepted before a suspension or a rejection must not leave: ask again now.
     const decision = await this.policy.forDomain(msg.domainId);
-    if (decision && !decision.allowed) return this.hold(msg, last, decision.reason, startedAt);
+    if (decision && !decision.allowed) return this.hold(msg, expiry, decision.reason, startedAt);
     if (!(await this.messages.markSending(queueId, startedAt))) return 'already_finished';
 
     const pending = recipientsOf(msg).filter((r) => isPending(r.status));
@@ -168,7 +192,7 @@ export class DeliveryService {
     this.transport ??= this.transportFactory();
     const addresses = pending.map((r) => r.address);
     const results = await this.transport.deliver({ from: msg.envelope.from, recipients: addresses, raw: signed, envelopeId: msg._id });
-    const extra = this.mode === 'capture' ? { captured: signed } : {};
+    const extra = this.options.mode === 'capture' ? { captured: signed } : {};
     return this.record(msg, results.map((r) => fromResult(r, last)), { at: startedAt, t0 }, extra);
   }
 
@@ -185,12 +209,17 @@ export class DeliveryService {
 
   /**
    * The domain may not send: pending recipients are `held` with the decision's reason and
-   * retried on the backoff schedule, or failed once the retries are spent (the retry window
-   * closed while held).
+   * retried on the backoff schedule; they bounce as `expired` once the message is older than
+   * DELIVERY_MAX_AGE_MS, and fail once the retries are spent (the retry window closed while held).
    */
-  private async hold(msg: MessageDoc, last: boolean, reason: string, at: Date): Promise<DeliveryOutcome> {
+  private async hold(msg: MessageDoc, expiry: 'age' | 'retries' | null, reason: string, at: Date): Promise<DeliveryOutcome> {
     const pending = recipientsOf(msg).filter((r) => isPending(r.status));
-    if (last) {
+    if (expiry === 'age') {
+      const response = `${EXPIRED}: the domain was still not allowed to send when the message reached DELIVERY_MAX_AGE_MS: ${reason}`;
+      const updates = pending.map((r): RecipientUpdate => ({ address: r.address, status: 'bounced', reply: null, remoteHost: null, reason: EXPIRED, sent: false }));
+      return this.record(msg, updates, { at, t0: performance.now(), response, durationMs: 0 });
+    }
+    if (expiry === 'retries') {
       const response = `not sent: the domain was still not allowed to send when the retry window closed: ${reason}`;
       return this.record(msg, pending.map((r) => unsent(r.address, 'failed', response)), { at, t0: performance.now(), response, durationMs: 0 });
     }
@@ -282,7 +311,7 @@ export class DeliveryService {
   }
 }
 
-/** A transport's result as a recipient update: a deferral on the last attempt bounces as `expired`. */
+/** A transport's result as a recipient update: a deferral on the last attempt (or of a too old message) bounces as `expired`. */
 function fromResult(r: RecipientResult, last: boolean): RecipientUpdate & { detail: string } {
   const detail = r.reason || (r.reply ? formatReply(r.reply) : 'no reason given');
   if (r.outcome === 'deferred' && last) return { address: r.address, status: 'bounced', reply: r.reply, remoteHost: r.remoteHost, reason: EXPIRED, sent: true, detail: `${EXPIRED}: ${detail}` };

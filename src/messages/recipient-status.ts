@@ -100,3 +100,13 @@ export function applyUpdates(
   });
   return { recipients: next, changed };
 }
+
+/**
+ * Why the recipients still pending after an attempt must give up, or null while they may
+ * wait for another: `age` once the message is `maxAgeMs` old (DELIVERY_MAX_AGE_MS, as
+ * Postfix's maximal_queue_lifetime), else `retries` on the job's last attempt.
+ */
+export function expiryOf(createdAt: Date, now: Date, maxAgeMs: number, lastAttempt: boolean): 'age' | 'retries' | null {
+  if (now.getTime() - new Date(createdAt).getTime() >= maxAgeMs) return 'age';
+  return lastAttempt ? 'retries' : null;
+}

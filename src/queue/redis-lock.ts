@@ -5,6 +5,8 @@ import { UnavailableError } from '../errors';
 // Compare-and-delete: only the holder's token releases the lock.
 const LOCK_POLL_MS = 50;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+// Compare-and-expire: only the holder's token extends the lock.
+const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 /** Per-key mutual exclusion with SET NX PX and a token (DESIGN §2 step 3). */
 export class RedisLock {
@@ -18,6 +20,11 @@ export class RedisLock {
     const token = randomBytes(16).toString('hex');
     const ok = await this.redis.set(`${this.prefix}:lock:${key}`, token, 'PX', ttlMs, 'NX');
     return ok === 'OK' ? token : null;
+  }
+
+  /** Gives the holder's lock `ttlMs` more from now; false when it ran out or another holds it. */
+  async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.eval(EXTEND, 1, `${this.prefix}:lock:${key}`, token, ttlMs)) === 1;
   }
 
   async release(key: string, token: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { applyUpdates, deriveMessageStatus, queuedRecipients, type RecipientStatus } from '../../../src/messages/recipient-status';
+import { applyUpdates, deriveMessageStatus, expiryOf, queuedRecipients, type RecipientStatus } from '../../../src/messages/recipient-status';
 
 const of = (...statuses: RecipientStatus[]) => statuses.map((status) => ({ status }));
 
@@ -45,5 +45,25 @@ describe('applyUpdates', () => {
     expect(recipients[0]).toBe(before[0]);
     expect(recipients[1]).toEqual({ address: 'b@y.test', status: 'bounced', reply, remoteHost: 'mx.y.test[127.0.0.1]', reason: '550 5.1.1 No such user', attempts: 1, updatedAt: t1 });
     expect(recipients[2]).toMatchObject({ status: 'held', attempts: 0, updatedAt: t1 });
+  });
+});
+
+describe('expiryOf (DELIVERY_MAX_AGE_MS, as Postfix maximal_queue_lifetime)', () => {
+  const created = new Date('2024-01-01T00:00:00Z');
+  const day = 24 * 3600_000;
+  const maxAge = 5 * day;
+  it.each([
+    ['a young message, not the last attempt', 1 * day, false, null],
+    ['a young message on the last attempt', 1 * day, true, 'retries'],
+    ['just under the maximum age', maxAge - 1, false, null],
+    ['exactly the maximum age', maxAge, false, 'age'],
+    ['older than the maximum age', 6 * day, false, 'age'],
+    ['older than the maximum age, on the last attempt too', 6 * day, true, 'age'],
+  ] as Array<[string, number, boolean, string | null]>)('%s → %s', (_what, ageMs, last, expected) => {
+    expect(expiryOf(created, new Date(created.getTime() + ageMs), maxAge, last)).toBe(expected);
+  });
+
+  it('takes createdAt as a lean read may return it (a Date or a string)', () => {
+    expect(expiryOf(created.toISOString() as unknown as Date, new Date(created.getTime() + maxAge), maxAge, false)).toBe('age');
   });
 });
