@@ -19,6 +19,7 @@ import { webhookProcessor } from './webhook.processor';
 // BullMQ's defaults (30 s), made explicit: the crash-recovery bound depends on them.
 const DELIVERY_JOB_LOCK_MS = 30_000;
 const DELIVERY_STALLED_INTERVAL_MS = 15_000;
+const DELIVERY_MAX_STALLS = 10;
 
 /** What the worker role runs on; the composition root passes its services in. */
 export interface WorkerDeps {
@@ -59,6 +60,9 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
       // message lock (10 s, delivery.service.ts) has lapsed by then.
       lockDuration: DELIVERY_JOB_LOCK_MS,
       stalledInterval: DELIVERY_STALLED_INTERVAL_MS,
+      // BullMQ fails a job that stalls more than once by default; a message whose workers
+      // crash twice must still be delivered, and only pending recipients are ever resent.
+      maxStalledCount: DELIVERY_MAX_STALLS,
       settings: { backoffStrategy: deliveryBackoffStrategy(config.delivery.retryBaseMs) },
     }),
     new Worker(QUEUES.webhook, webhookProcessor(webhookDeliveries), {
