@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import mongoose from 'mongoose';
 import { SMTPServer } from 'smtp-server';
-import { queuedRecipients } from '../../src/messages/recipient-status';
-import type { MessageDoc } from '../../src/messages/message.model';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
 import { QUEUES } from '../../src/queue/queues';
 import { killHard, startChildService, waitForLine, type ChildService } from '../support/child-service';
 import { eventually, until } from '../support/eventually';
-import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { createAccount, registerDomain, type TestAccount, spooledMessage } from '../support/factories';
 import { createTestContainer, testEnv, uniqueName, type TestContainer } from '../support/services';
 
 const MESSAGES = 20;
@@ -123,24 +121,7 @@ describe('delivery after kill -9 of the worker (mailwarden worker in a child pro
       const messageId = `<crash-${i}-${queueId}@${domain.domain}>`;
       const to = `r${i}@example.net`;
       const raw = Buffer.from(`From: <sender@${domain.domain}>\r\nTo: <${to}>\r\nSubject: crash ${i}\r\nMessage-ID: ${messageId}\r\n\r\nHello.\r\n`);
-      const now = new Date();
-      const doc: MessageDoc = {
-        _id: queueId,
-        accountId: acct.id,
-        domainId: domain.id,
-        domain: domain.domain,
-        username: 'sender',
-        envelope: { from: `sender@${domain.domain}`, to: [to] },
-        recipients: queuedRecipients([to], now),
-        raw,
-        size: raw.length,
-        status: 'queued',
-        attempts: [],
-        captured: null,
-        createdAt: now,
-        updatedAt: now,
-        deliveredAt: null,
-      };
+      const doc = spooledMessage({ id: queueId, accountId: acct.id, domain, to: [to], raw });
       await c.messages.insert(doc);
       messageIdOf.set(queueId, messageId);
     }

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { RunningWorkers } from '../../workers';
 import type { MessageDoc } from '../../src/messages/message.model';
-import { queuedRecipients } from '../../src/messages/recipient-status';
 import { DELIVERY_ATTEMPTS, deliveryJob } from '../../src/queue/delivery-jobs';
 import { QUEUES } from '../../src/queue/queues';
 import { eventually } from '../support/eventually';
-import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { createAccount, registerDomain, type TestAccount, spooledMessage } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpSink } from '../support/smtp-sink';
 
@@ -40,24 +39,7 @@ describe('DELIVERY_MAX_AGE_MS: a recipient still deferred or held when its messa
 
   async function spool(domain: { id: string; domain: string }, to: string): Promise<MessageDoc> {
     const raw = Buffer.from(`From: <sender@${domain.domain}>\r\nTo: <${to}>\r\nSubject: expiry\r\n\r\nHello.\r\n`);
-    const now = new Date();
-    const doc: MessageDoc = {
-      _id: randomBytes(9).toString('base64url'),
-      accountId: acct.id,
-      domainId: domain.id,
-      domain: domain.domain,
-      username: 'sender',
-      envelope: { from: `sender@${domain.domain}`, to: [to] },
-      recipients: queuedRecipients([to], now),
-      raw,
-      size: raw.length,
-      status: 'queued',
-      attempts: [],
-      captured: null,
-      createdAt: now,
-      updatedAt: now,
-      deliveredAt: null,
-    };
+    const doc = spooledMessage({ accountId: acct.id, domain, to: [to], raw });
     await c.messages.insert(doc);
     await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id));
     return doc;

@@ -6,9 +6,8 @@ import { dkimRecordName, dkimValue } from '../../src/verification/records';
 import { generateDkimKeyPair } from '../../src/keys/dkim-keys';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
 import type { MessageDoc } from '../../src/messages/message.model';
-import { queuedRecipients } from '../../src/messages/recipient-status';
 import { deliveryJobId, QUEUES } from '../../src/queue/queues';
-import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { createAccount, registerDomain, type TestAccount, spooledMessage } from '../support/factories';
 import { eventually } from '../support/eventually';
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
@@ -46,24 +45,7 @@ function dnsFor(records: Map<string, string>) {
 }
 
 function messageDoc(acct: TestAccount, domain: { id: string; domain: string }, rcpt: string, raw: string, at = new Date()): MessageDoc {
-  const bytes = Buffer.from(raw);
-  return {
-    _id: randomBytes(9).toString('base64url'),
-    accountId: acct.id,
-    domainId: domain.id,
-    domain: domain.domain,
-    username: 'sender',
-    envelope: { from: `sender@${domain.domain}`, to: [rcpt] },
-    recipients: queuedRecipients([rcpt], at),
-    raw: bytes,
-    size: bytes.length,
-    status: 'queued',
-    attempts: [],
-    captured: null,
-    createdAt: at,
-    updatedAt: at,
-    deliveredAt: null,
-  };
+  return spooledMessage({ accountId: acct.id, domain, to: [rcpt], raw, at });
 }
 
 /** Verified and approved, so the domain may send: each attempt asks (relay-e2e reaches this through DNS). */

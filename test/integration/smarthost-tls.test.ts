@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { RunningWorkers } from '../../workers';
 import type { MessageDoc } from '../../src/messages/message.model';
-import { queuedRecipients } from '../../src/messages/recipient-status';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
 import { QUEUES } from '../../src/queue/queues';
-import { createAccount, registerDomain } from '../support/factories';
+import { createAccount, registerDomain, spooledMessage } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpSink } from '../support/smtp-sink';
 
@@ -51,24 +50,7 @@ describe.each([
     await c.mongo.collection('domains').updateOne({ _id: domain.id } as never, { $set: { status: 'verified', approval: 'approved' } });
     const rcpt = `r.${randomBytes(3).toString('hex')}@example.net`;
     const raw = Buffer.from(`From: <sender@${domain.domain}>\r\nTo: <${rcpt}>\r\nSubject: hi\r\n\r\nhello\r\n`);
-    const now = new Date();
-    const doc: MessageDoc = {
-      _id: randomBytes(9).toString('base64url'),
-      accountId: acct.id,
-      domainId: domain.id,
-      domain: domain.domain,
-      username: 'sender',
-      envelope: { from: `sender@${domain.domain}`, to: [rcpt] },
-      recipients: queuedRecipients([rcpt], now),
-      raw,
-      size: raw.length,
-      status: 'queued',
-      attempts: [],
-      captured: null,
-      createdAt: now,
-      updatedAt: now,
-      deliveredAt: null,
-    };
+    const doc = spooledMessage({ accountId: acct.id, domain, to: [rcpt], raw });
     await c.messages.insert(doc);
     await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id));
     return { queueId: doc._id, rcpt };

@@ -4,12 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import type { RunningWorkers } from '../../workers';
-import { queuedRecipients } from '../../src/messages/recipient-status';
 import { deliveryJob } from '../../src/queue/delivery-jobs';
 import { QUEUES, webhookJobId } from '../../src/queue/queues';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually, until } from '../support/eventually';
-import { createAccount, registerDomain, type TestAccount } from '../support/factories';
+import { createAccount, registerDomain, type TestAccount, spooledMessage } from '../support/factories';
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 
@@ -273,24 +272,7 @@ describe('webhook fan-out in its own job', () => {
     await until(async () => (await request(c.http).get(`/v1/domains/${d.id}`).set(acct.auth)).body.sending.allowed, { message: 'verified' });
     const raw = Buffer.from(`From: <sender@${d.domain}>\r\nTo: <rcpt@example.net>\r\nSubject: hi\r\n\r\nHello.\r\n`);
     const queueId = `q${Date.now().toString(36)}`;
-    const now = new Date();
-    await c.messages.insert({
-      _id: queueId,
-      accountId: acct.id,
-      domainId: d.id,
-      domain: d.domain,
-      username: 'sender',
-      envelope: { from: `sender@${d.domain}`, to: ['rcpt@example.net'] },
-      recipients: queuedRecipients(['rcpt@example.net'], now),
-      raw,
-      size: raw.length,
-      status: 'queued',
-      attempts: [],
-      captured: null,
-      createdAt: now,
-      updatedAt: now,
-      deliveredAt: null,
-    });
+    await c.messages.insert(spooledMessage({ id: queueId, accountId: acct.id, domain: d, to: ['rcpt@example.net'], raw }));
     await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, queueId));
     const hit = await until(() => rx.at('/message')[0], { message: 'message.delivered' });
     expect(JSON.parse(hit.body)).toMatchObject({ type: 'message.delivered', data: { queueId, status: 'delivered' } });
