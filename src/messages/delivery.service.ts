@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import type { DomainStore } from '../domains/domain.store';
 import type { EventStore } from '../events/event.store';
 import { ValidationError } from '../errors';
 import type { Logger } from '../logger';
 import type { RedisLock } from '../queue/redis-lock';
-import type { SendingPolicy } from '../sending-policy/sending-policy.service';
+import type { DeliveryDomain } from './delivery-domain-cache';
 import type { DkimSigner } from './dkim-signer';
 import { addMissingHeaders, messageIdFor } from './message-headers';
 import type { DeliveryTransport, RecipientResult } from './delivery-transport';
@@ -68,8 +67,13 @@ export interface AttemptInfo {
 
 export type DeliveryOutcome = 'delivered' | 'bounced' | 'already_finished' | 'locked' | 'gone';
 
-/** The sending decision, asked again on every attempt (the relay's was taken at acceptance). */
-export type SendingDecisionSource = Pick<SendingPolicy, 'forDomain'>;
+/**
+ * What an attempt knows of the message's domain (DeliveryDomainCache in the worker: the
+ * decision and selectors cached per domain, dropped on the policy channel).
+ */
+export interface DeliveryDomainSource {
+  get(domainId: string): Promise<DeliveryDomain>;
+}
 
 /** Puts a hard-bounced address on the account's suppression list (SuppressionService.suppress). */
 export interface BounceSuppressor {
@@ -106,8 +110,7 @@ export class DeliveryService {
 
   constructor(
     private readonly messages: MessageStore,
-    private readonly domains: DomainStore,
-    private readonly policy: SendingDecisionSource,
+    private readonly domains: DeliveryDomainSource,
     private readonly events: EventStore,
     private readonly suppressions: BounceSuppressor,
     private readonly signer: DkimSigner,
@@ -168,13 +171,12 @@ export class DeliveryService {
     const expiry = expiryOf(msg.createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts);
     const last = expiry !== null;
     // Mail accepted before a suspension or a rejection must not leave: ask again now.
-    const decision = await this.policy.forDomain(msg.domainId);
+    const { decision, dkim } = await this.domains.get(msg.domainId);
     if (decision && !decision.allowed) return this.hold(msg, expiry, decision.reason, startedAt);
     if (!(await this.messages.markSending(queueId, startedAt))) return 'already_finished';
 
     const pending = recipientsOf(msg).filter((r) => isPending(r.status));
-    const domain = decision && (await this.domains.findById(msg.domainId));
-    if (!domain) {
+    if (!decision || !dkim) {
       const reason = 'the domain was deleted';
       return this.record(msg, pending.map((r) => unsent(r.address, 'failed', reason)), { at: startedAt, t0: performance.now(), response: reason });
     }
@@ -182,7 +184,7 @@ export class DeliveryService {
     const t0 = performance.now();
     let signed: Buffer;
     try {
-      signed = await this.prepare(msg, domain.dkim, startedAt);
+      signed = await this.prepare(msg, dkim, startedAt);
     } catch (err) {
       const reason = `DKIM signing failed: ${(err as Error).message}`;
       const results = pending.map((r): RecipientResult => ({ address: r.address, outcome: 'deferred', reply: null, remoteHost: null, reason }));
