@@ -6,6 +6,8 @@ import type { EventStore } from '../events/event.store';
 import { ValidationError } from '../errors';
 import type { Logger } from '../logger';
 import type { RedisLock } from '../queue/redis-lock';
+import type { DkimSelectorDoc } from '../domains/domain.model';
+import type { DeliverySnapshot } from '../queue/queues';
 import type { DeliveryDomain } from './delivery-domain-cache';
 import type { DkimSigner } from './dkim-signer';
 import { addMissingHeaders, messageIdFor } from './message-headers';
@@ -13,7 +15,7 @@ import type { DeliveryTransport, RecipientResult } from './delivery-transport';
 import type { DeliveryAttempt, MessageDoc, RecipientState } from './message.model';
 import { recipientsOf, toMessageResource, type MessageResource } from './message.resource';
 import type { MessageStore } from './message.store';
-import { applyUpdates, deriveMessageStatus, expiryOf, isFinalMessageStatus, isPending, type DerivedMessageStatus, type RecipientUpdate } from './recipient-status';
+import { applyUpdates, deriveMessageStatus, expiryOf, isFinalMessageStatus, isPending, queuedRecipients, type DerivedMessageStatus, type RecipientUpdate } from './recipient-status';
 import { formatReply, type SmtpReply } from './smtp-reply';
 
 export type DeliveryMode = Config['delivery']['mode'];
@@ -130,7 +132,7 @@ export class DeliveryService {
    * (re)inserted under their unique ids. Throws DeliveryDeferredError (or DeliveryHeldError)
    * to be retried and DeliveryFailedError when the message reached nobody.
    */
-  async deliver(queueId: string, attempt: AttemptInfo): Promise<DeliveryOutcome> {
+  async deliver(queueId: string, attempt: AttemptInfo, snapshot?: DeliverySnapshot): Promise<DeliveryOutcome> {
     const key = `message:${queueId}`;
     const token = await this.lock.acquire(key, LOCK_TTL_MS);
     // Another run is on it; if that one dies, its lock lapses within LOCK_TTL_MS.
@@ -144,7 +146,7 @@ export class DeliveryService {
       );
     }, LOCK_RENEW_MS);
     try {
-      return await this.attempt(queueId, attempt);
+      return await this.attempt(queueId, attempt, snapshot);
     } finally {
       clearInterval(renew);
       await this.lock.release(key, token).catch(() => {});
@@ -158,7 +160,11 @@ export class DeliveryService {
     if (t) void Promise.resolve(t.close()).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'closing the delivery transport failed'));
   }
 
-  private async attempt(queueId: string, info: AttemptInfo): Promise<DeliveryOutcome> {
+  private async attempt(queueId: string, info: AttemptInfo, snapshot?: DeliverySnapshot): Promise<DeliveryOutcome> {
+    if (snapshot) {
+      const outcome = await this.firstAttempt(queueId, info, snapshot);
+      if (outcome !== null) return outcome;
+    }
     const msg = await this.messages.findForDelivery(queueId);
     if (!msg) return 'gone';
     if (isFinalMessageStatus(msg.status)) {
@@ -169,14 +175,53 @@ export class DeliveryService {
     const startedAt = this.clock.now();
     // A deferral now is the last word once the retries are spent or the message is too old.
     const expiry = expiryOf(msg.createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts);
-    const last = expiry !== null;
     // Mail accepted before a suspension or a rejection must not leave: ask again now.
     const { decision, dkim } = await this.domains.get(msg.domainId);
     if (decision && !decision.allowed) return this.hold(msg, expiry, decision.reason, startedAt);
     if (!(await this.messages.markSending(queueId, startedAt))) return 'already_finished';
 
+    return this.send(msg, decision && dkim, startedAt, expiry !== null);
+  }
+
+  /**
+   * The first attempt from the job's snapshot, without reading the message: it is only
+   * taken when the claim finds the message as it was spooled (nothing was attempted, by
+   * this run or a crashed one), so every recipient is still pending. Null when the
+   * attempt must read the message instead: not claimable, or its domain may not send.
+   */
+  private async firstAttempt(queueId: string, info: AttemptInfo, snapshot: DeliverySnapshot): Promise<DeliveryOutcome | null> {
+    const createdAt = new Date(snapshot.createdAt);
+    const startedAt = this.clock.now();
+    const { decision, dkim } = await this.domains.get(snapshot.domainId);
+    if (decision && !decision.allowed) return null;
+    if (!(await this.messages.claimFirstAttempt(queueId, createdAt, startedAt))) return null;
+    const raw = Buffer.from(snapshot.raw, 'base64');
+    // What findForDelivery would have read: the document exactly as the relay spooled it.
+    const msg: MessageDoc = {
+      _id: queueId,
+      accountId: snapshot.accountId,
+      domainId: snapshot.domainId,
+      domain: snapshot.domain,
+      username: snapshot.username,
+      envelope: snapshot.envelope,
+      recipients: queuedRecipients(snapshot.envelope.to, createdAt),
+      raw,
+      size: raw.length,
+      status: 'queued',
+      attempts: [],
+      captured: null,
+      createdAt,
+      updatedAt: createdAt,
+      deliveredAt: null,
+    };
+    const last = expiryOf(createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts) !== null;
+    return this.send(msg, decision && dkim, startedAt, last);
+  }
+
+  /** Signs and sends `msg` to its pending recipients (claimed: `sending`), and records the outcome. */
+  private async send(msg: MessageDoc, dkim: DkimSelectorDoc[] | null, startedAt: Date, last: boolean): Promise<DeliveryOutcome> {
     const pending = recipientsOf(msg).filter((r) => isPending(r.status));
-    if (!decision || !dkim) {
+    if (!dkim) {
       const reason = 'the domain was deleted';
       return this.record(msg, pending.map((r) => unsent(r.address, 'failed', reason)), { at: startedAt, t0: performance.now(), response: reason });
     }

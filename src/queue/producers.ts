@@ -1,4 +1,4 @@
-import { deliveryJob } from './delivery-jobs';
+import { deliveryJob, deliverySnapshotOf, type SpooledMessage } from './delivery-jobs';
 import { deliveryJobId, QUEUES, scheduledCheckJobId, verifyJobId, webhookDispatchJobId, webhookJobId, type QueueRegistry } from './queues';
 import { webhookJobOptions } from './webhook-jobs';
 
@@ -51,9 +51,13 @@ export class JobProducer {
     await this.queues.get(QUEUES.dnsCheck).add(QUEUES.dnsCheck, { domainId, trigger: 'verify' }, { jobId: verifyJobId(domainId) });
   }
 
-  /** The delivery job of a spooled message; repeating it while the job exists is a no-op. */
-  async enqueueDelivery(queueId: string): Promise<void> {
-    await this.queues.get(QUEUES.delivery).add(...deliveryJob({ delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } }, queueId));
+  /**
+   * The delivery job of a spooled message, with its snapshot when it is small enough;
+   * repeating it while the job exists is a no-op.
+   */
+  async enqueueDelivery(queueId: string, message?: SpooledMessage): Promise<void> {
+    const snapshot = message && deliverySnapshotOf(message);
+    await this.queues.get(QUEUES.delivery).add(...deliveryJob({ delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } }, queueId, snapshot));
   }
 
   /** Delivery jobs for several messages at once (recovery re-adds lost ones; existing ones stay as they are). */
