@@ -64,6 +64,7 @@ import { RelayService } from './relay/relay.service';
 import { tlsSource } from './relay/tls';
 import { DeliveryService } from './messages/delivery.service';
 import { DeliveryDomainCache } from './messages/delivery-domain-cache';
+import { DeliverySnapshots } from './queue/delivery-snapshots';
 import { DkimSigner } from './messages/dkim-signer';
 import { MessageRecovery } from './messages/message-recovery';
 import { MessageStore } from './messages/message.store';
@@ -177,10 +178,12 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const queueConnection = createQueueConnection(config.redisUrl);
   queueConnection.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
   const queues = new QueueRegistry(queueConnection, config.queuePrefix);
-  const producer = new JobProducer(queues, {
-    deliveryRetryBaseMs: config.delivery.retryBaseMs,
-    webhookRetryBaseMs: config.webhooks.retryBaseMs,
-  });
+  const deliverySnapshots = new DeliverySnapshots(redis, config.queuePrefix);
+  const producer = new JobProducer(
+    queues,
+    { deliveryRetryBaseMs: config.delivery.retryBaseMs, webhookRetryBaseMs: config.webhooks.retryBaseMs },
+    deliverySnapshots,
+  );
   const lifecycle = new LifecycleService(
     domainStore,
     checkStore,
@@ -240,6 +243,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       });
     },
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
+    deliverySnapshots,
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 

@@ -13,10 +13,7 @@ export function deliveryProcessor(delivery: DeliveryService) {
     if (!parsed.success) throw new UnrecoverableError(`invalid delivery payload: ${parsed.error.message}`);
     let outcome: DeliveryOutcome;
     try {
-      // The snapshot serves the first attempt only: a retry must read which recipients are
-      // still pending (and a stalled first attempt finds the message claimed, and reads it).
-      const snapshot = job.attemptsMade === 0 ? parsed.data.message : undefined;
-      outcome = await delivery.deliver(parsed.data.queueId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 }, snapshot);
+      outcome = await delivery.deliver(parsed.data.queueId, { attemptsMade: job.attemptsMade, maxAttempts: job.opts.attempts ?? 1 });
     } catch (err) {
       if (err instanceof DeliveryFailedError) throw new UnrecoverableError(err.message);
       throw err;

@@ -124,6 +124,8 @@ export class DeliveryService {
     private readonly transportFactory: () => DeliveryTransport,
     /** Enqueues the webhook fan-out of written events (JobProducer.enqueueWebhookDispatches). */
     private readonly dispatchEvents: (eventIds: string[]) => Promise<void>,
+    /** The snapshots the relay put beside new delivery jobs (DeliverySnapshots). */
+    private readonly snapshots?: { take(queueId: string): Promise<DeliverySnapshot | undefined> },
   ) {}
 
   /**
@@ -132,7 +134,7 @@ export class DeliveryService {
    * (re)inserted under their unique ids. Throws DeliveryDeferredError (or DeliveryHeldError)
    * to be retried and DeliveryFailedError when the message reached nobody.
    */
-  async deliver(queueId: string, attempt: AttemptInfo, snapshot?: DeliverySnapshot): Promise<DeliveryOutcome> {
+  async deliver(queueId: string, attempt: AttemptInfo): Promise<DeliveryOutcome> {
     const key = `message:${queueId}`;
     const token = await this.lock.acquire(key, LOCK_TTL_MS);
     // Another run is on it; if that one dies, its lock lapses within LOCK_TTL_MS.
@@ -146,7 +148,9 @@ export class DeliveryService {
       );
     }, LOCK_RENEW_MS);
     try {
-      return await this.attempt(queueId, attempt, snapshot);
+      // Taken whatever the attempt, so none outlives its first one; only that one may use it.
+      const snapshot = this.snapshots ? await this.snapshots.take(queueId).catch(() => undefined) : undefined;
+      return await this.attempt(queueId, attempt, attempt.attemptsMade === 0 ? snapshot : undefined);
     } finally {
       clearInterval(renew);
       await this.lock.release(key, token).catch(() => {});

@@ -56,14 +56,14 @@ export interface SpooledMessage {
   createdAt: Date;
 }
 
-/** The snapshot a delivery job carries for a message up to SNAPSHOT_MAX_RAW_BYTES; none for a larger one. */
+/** The snapshot kept beside the delivery job of a message up to SNAPSHOT_MAX_RAW_BYTES; none for a larger one. */
 export function deliverySnapshotOf(m: SpooledMessage): DeliverySnapshot | undefined {
   if (m.raw.length > SNAPSHOT_MAX_RAW_BYTES) return undefined;
   const { accountId, domainId, domain, username, envelope } = m;
   return { accountId, domainId, domain, username, envelope: { from: envelope.from, to: [...envelope.to] }, createdAt: m.createdAt.toISOString(), raw: m.raw.toString('base64') };
 }
 
-/** The whole delivery job for a spooled message: name, payload (with the snapshot, if any) and options with its deduplicating jobId. */
-export function deliveryJob(config: { delivery: Pick<Config['delivery'], 'retryBaseMs'> }, queueId: string, message?: DeliverySnapshot): [string, DeliveryPayload, JobsOptions] {
-  return [QUEUES.delivery, message ? { queueId, message } : { queueId }, { jobId: deliveryJobId(queueId), ...deliveryJobOptions(config) }];
+/** The whole delivery job for a spooled message: name, payload and options with its deduplicating jobId. */
+export function deliveryJob(config: { delivery: Pick<Config['delivery'], 'retryBaseMs'> }, queueId: string): [string, DeliveryPayload, JobsOptions] {
+  return [QUEUES.delivery, { queueId }, { jobId: deliveryJobId(queueId), ...deliveryJobOptions(config) }];
 }

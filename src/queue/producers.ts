@@ -1,4 +1,5 @@
 import { deliveryJob, deliverySnapshotOf, type SpooledMessage } from './delivery-jobs';
+import type { DeliverySnapshots } from './delivery-snapshots';
 import { deliveryJobId, QUEUES, scheduledCheckJobId, verifyJobId, webhookDispatchJobId, webhookJobId, type QueueRegistry } from './queues';
 import { webhookJobOptions } from './webhook-jobs';
 
@@ -29,6 +30,8 @@ export class JobProducer {
   constructor(
     private readonly queues: QueueRegistry,
     private readonly options: ProducerOptions,
+    /** Where a spooled message's snapshot waits for its first attempt; none: every attempt reads it. */
+    private readonly snapshots?: DeliverySnapshots,
   ) {}
 
   /**
@@ -52,12 +55,13 @@ export class JobProducer {
   }
 
   /**
-   * The delivery job of a spooled message, with its snapshot when it is small enough;
+   * The delivery job of a spooled message, its snapshot put first when it is small enough;
    * repeating it while the job exists is a no-op.
    */
   async enqueueDelivery(queueId: string, message?: SpooledMessage): Promise<void> {
-    const snapshot = message && deliverySnapshotOf(message);
-    await this.queues.get(QUEUES.delivery).add(...deliveryJob({ delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } }, queueId, snapshot));
+    const snapshot = message && this.snapshots && deliverySnapshotOf(message);
+    if (snapshot) await this.snapshots!.put(queueId, snapshot);
+    await this.queues.get(QUEUES.delivery).add(...deliveryJob({ delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } }, queueId));
   }
 
   /** Delivery jobs for several messages at once (recovery re-adds lost ones; existing ones stay as they are). */

@@ -30,8 +30,9 @@ export const webhookDispatchJobId = (eventId?: string) => (eventId ? `dispatch-$
 
 /**
  * What the relay knew of a small message when it spooled it, so that the first delivery
- * attempt need not read it back (on FerretDB v1 a read by _id scans the collection).
- * A retry or a stalled job reads the message instead: only it knows what is still pending.
+ * attempt need not read it back (on FerretDB v1 a read by _id scans the collection); kept
+ * beside the job by DeliverySnapshots. A retry or a stalled job reads the message instead:
+ * only it knows what is still pending.
  */
 export const deliverySnapshot = z.strictObject({
   accountId: z.string().min(1),
@@ -45,7 +46,7 @@ export const deliverySnapshot = z.strictObject({
 });
 export type DeliverySnapshot = z.infer<typeof deliverySnapshot>;
 
-export const deliveryPayload = z.strictObject({ queueId: z.string().min(1), message: deliverySnapshot.optional() });
+export const deliveryPayload = z.strictObject({ queueId: z.string().min(1) });
 export type DeliveryPayload = z.infer<typeof deliveryPayload>;
 
 /** One delivery job per message: a retried enqueue never doubles it. */

@@ -4,6 +4,7 @@ import type { RunningWorkers } from '../../workers';
 import { deliveryJob, deliverySnapshotOf } from '../../src/queue/delivery-jobs';
 import type { MessageDoc } from '../../src/messages/message.model';
 import { queuedRecipients } from '../../src/messages/recipient-status';
+import { DeliverySnapshots } from '../../src/queue/delivery-snapshots';
 import { QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { eventually } from '../support/eventually';
@@ -12,7 +13,7 @@ import { SmtpSink } from '../support/smtp-sink';
 
 /*
  * The delivery hot path on FerretDB v1, where every read by _id scans its collection: a
- * first attempt whose job carries the message reads neither the message nor (once cached
+ * first attempt whose snapshot waits beside its job reads neither the message nor (once cached
  * in the worker) its domain; a retry reads the message, and still sends only once.
  */
 describe('delivery reads', () => {
@@ -47,9 +48,11 @@ describe('delivery reads', () => {
     };
   }
 
+  // As the relay does: the spooled message, its snapshot beside the job, then the job.
   const spoolWithSnapshot = async (doc: MessageDoc) => {
     await c.messages.insert(doc);
-    await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id, deliverySnapshotOf(doc)));
+    await new DeliverySnapshots(c.redis, c.config.queuePrefix).put(doc._id, deliverySnapshotOf(doc)!);
+    await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id));
   };
 
   const delivered = (doc: MessageDoc) =>
@@ -80,7 +83,7 @@ describe('delivery reads', () => {
     await sink.close();
   });
 
-  it('a first attempt from its job snapshot reads neither the message nor, after the first message, the domain', async () => {
+  it('a first attempt from its snapshot reads neither the message nor, after the first message, the domain', async () => {
     const messageReads = jest.spyOn(c.messages, 'findForDelivery');
     const domainReads = jest.spyOn(c.stores.domains, 'findById');
     const docs = [messageDoc(rcpt()), messageDoc(rcpt()), messageDoc(rcpt()), messageDoc(rcpt())];
@@ -98,7 +101,7 @@ describe('delivery reads', () => {
 
   it('reads the message when an earlier run claimed it, and sends it once', async () => {
     const messageReads = jest.spyOn(c.messages, 'findForDelivery');
-    // What a worker killed mid-attempt leaves: the message `sending`, its job carrying the snapshot.
+    // What a worker killed mid-attempt leaves: the message `sending`, its snapshot beside the job.
     const doc = messageDoc(rcpt(), 'sending');
     await spoolWithSnapshot(doc);
     const m = await delivered(doc);
