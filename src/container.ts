@@ -63,6 +63,8 @@ import { startRelayServer, type RunningRelay } from './relay/relay.server';
 import { RelayService } from './relay/relay.service';
 import { tlsSource } from './relay/tls';
 import { DeliveryService } from './messages/delivery.service';
+import { DeliveryDomainCache } from './messages/delivery-domain-cache';
+import { DeliverySnapshots } from './queue/delivery-snapshots';
 import { DkimSigner } from './messages/dkim-signer';
 import { MessageRecovery } from './messages/message-recovery';
 import { MessageStore } from './messages/message.store';
@@ -176,10 +178,12 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const queueConnection = createQueueConnection(config.redisUrl);
   queueConnection.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
   const queues = new QueueRegistry(queueConnection, config.queuePrefix);
-  const producer = new JobProducer(queues, {
-    deliveryRetryBaseMs: config.delivery.retryBaseMs,
-    webhookRetryBaseMs: config.webhooks.retryBaseMs,
-  });
+  const deliverySnapshots = new DeliverySnapshots(redis, config.queuePrefix);
+  const producer = new JobProducer(
+    queues,
+    { deliveryRetryBaseMs: config.delivery.retryBaseMs, webhookRetryBaseMs: config.webhooks.retryBaseMs },
+    deliverySnapshots,
+  );
   const lifecycle = new LifecycleService(
     domainStore,
     checkStore,
@@ -208,10 +212,20 @@ export async function createContainer(config: Config, logger: Logger, options: C
   );
 
   const sendingPolicy = new SendingPolicy(domainStore, config.sendingLimits);
+  // The worker role's policy subscriber, once started: until then every attempt reads its domain.
+  let workerChannelLive = (): boolean => false;
+  const deliveryDomains = new DeliveryDomainCache(
+    async (id) => {
+      const decision = await sendingPolicy.forDomain(id);
+      const d = decision && (await domainStore.findById(id));
+      return { decision: d ? decision : null, dkim: d ? d.dkim : null };
+    },
+    () => workerChannelLive(),
+    clock,
+  );
   const delivery = new DeliveryService(
     messageStore,
-    domainStore,
-    sendingPolicy,
+    deliveryDomains,
     eventStore,
     suppressions,
     new DkimSigner(cipher),
@@ -229,6 +243,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       });
     },
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
+    deliverySnapshots,
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
@@ -401,10 +416,16 @@ export async function createContainer(config: Config, logger: Logger, options: C
     const subscriber = new InvalidationSubscriber(subscriberRedis, logger);
     subscriber.on(
       policyChannel(config.queuePrefix),
-      (id) => void messageRecovery.releaseHeld(id).catch((err) => logger.warn({ domainId: id, err: (err as Error).message }, 'releasing held messages failed')),
-      // Changes missed while disconnected: held messages still go out on their backoff schedule.
-      () => {},
+      (id) => {
+        // Drop the cached decision first: the released jobs must see the new one.
+        deliveryDomains.invalidate(id);
+        void messageRecovery.releaseHeld(id).catch((err) => logger.warn({ domainId: id, err: (err as Error).message }, 'releasing held messages failed'));
+      },
+      // Changes missed while disconnected: held messages still go out on their backoff
+      // schedule, and the delivery cache starts over (it reads directly while the channel is down).
+      () => deliveryDomains.clear(),
     );
+    workerChannelLive = () => subscriber.live;
     try {
       await subscriber.subscribe();
     } catch (err) {

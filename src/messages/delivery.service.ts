@@ -2,19 +2,20 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import type { DomainStore } from '../domains/domain.store';
 import type { EventStore } from '../events/event.store';
 import { ValidationError } from '../errors';
 import type { Logger } from '../logger';
 import type { RedisLock } from '../queue/redis-lock';
-import type { SendingPolicy } from '../sending-policy/sending-policy.service';
+import type { DkimSelectorDoc } from '../domains/domain.model';
+import type { DeliverySnapshot } from '../queue/queues';
+import type { DeliveryDomain } from './delivery-domain-cache';
 import type { DkimSigner } from './dkim-signer';
 import { addMissingHeaders, messageIdFor } from './message-headers';
 import type { DeliveryTransport, RecipientResult } from './delivery-transport';
 import type { DeliveryAttempt, MessageDoc, RecipientState } from './message.model';
 import { recipientsOf, toMessageResource, type MessageResource } from './message.resource';
 import type { MessageStore } from './message.store';
-import { applyUpdates, deriveMessageStatus, expiryOf, isFinalMessageStatus, isPending, type DerivedMessageStatus, type RecipientUpdate } from './recipient-status';
+import { applyUpdates, deriveMessageStatus, expiryOf, isFinalMessageStatus, isPending, queuedRecipients, type DerivedMessageStatus, type RecipientUpdate } from './recipient-status';
 import { formatReply, type SmtpReply } from './smtp-reply';
 
 export type DeliveryMode = Config['delivery']['mode'];
@@ -68,8 +69,13 @@ export interface AttemptInfo {
 
 export type DeliveryOutcome = 'delivered' | 'bounced' | 'already_finished' | 'locked' | 'gone';
 
-/** The sending decision, asked again on every attempt (the relay's was taken at acceptance). */
-export type SendingDecisionSource = Pick<SendingPolicy, 'forDomain'>;
+/**
+ * What an attempt knows of the message's domain (DeliveryDomainCache in the worker: the
+ * decision and selectors cached per domain, dropped on the policy channel).
+ */
+export interface DeliveryDomainSource {
+  get(domainId: string): Promise<DeliveryDomain>;
+}
 
 /** Puts a hard-bounced address on the account's suppression list (SuppressionService.suppress). */
 export interface BounceSuppressor {
@@ -106,8 +112,7 @@ export class DeliveryService {
 
   constructor(
     private readonly messages: MessageStore,
-    private readonly domains: DomainStore,
-    private readonly policy: SendingDecisionSource,
+    private readonly domains: DeliveryDomainSource,
     private readonly events: EventStore,
     private readonly suppressions: BounceSuppressor,
     private readonly signer: DkimSigner,
@@ -119,6 +124,8 @@ export class DeliveryService {
     private readonly transportFactory: () => DeliveryTransport,
     /** Enqueues the webhook fan-out of written events (JobProducer.enqueueWebhookDispatches). */
     private readonly dispatchEvents: (eventIds: string[]) => Promise<void>,
+    /** The snapshots the relay put beside new delivery jobs (DeliverySnapshots). */
+    private readonly snapshots?: { take(queueId: string): Promise<DeliverySnapshot | undefined> },
   ) {}
 
   /**
@@ -141,7 +148,9 @@ export class DeliveryService {
       );
     }, LOCK_RENEW_MS);
     try {
-      return await this.attempt(queueId, attempt);
+      // Taken whatever the attempt, so none outlives its first one; only that one may use it.
+      const snapshot = this.snapshots ? await this.snapshots.take(queueId).catch(() => undefined) : undefined;
+      return await this.attempt(queueId, attempt, attempt.attemptsMade === 0 ? snapshot : undefined);
     } finally {
       clearInterval(renew);
       await this.lock.release(key, token).catch(() => {});
@@ -155,7 +164,11 @@ export class DeliveryService {
     if (t) void Promise.resolve(t.close()).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'closing the delivery transport failed'));
   }
 
-  private async attempt(queueId: string, info: AttemptInfo): Promise<DeliveryOutcome> {
+  private async attempt(queueId: string, info: AttemptInfo, snapshot?: DeliverySnapshot): Promise<DeliveryOutcome> {
+    if (snapshot) {
+      const outcome = await this.firstAttempt(queueId, info, snapshot);
+      if (outcome !== null) return outcome;
+    }
     const msg = await this.messages.findForDelivery(queueId);
     if (!msg) return 'gone';
     if (isFinalMessageStatus(msg.status)) {
@@ -166,15 +179,53 @@ export class DeliveryService {
     const startedAt = this.clock.now();
     // A deferral now is the last word once the retries are spent or the message is too old.
     const expiry = expiryOf(msg.createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts);
-    const last = expiry !== null;
     // Mail accepted before a suspension or a rejection must not leave: ask again now.
-    const decision = await this.policy.forDomain(msg.domainId);
+    const { decision, dkim } = await this.domains.get(msg.domainId);
     if (decision && !decision.allowed) return this.hold(msg, expiry, decision.reason, startedAt);
     if (!(await this.messages.markSending(queueId, startedAt))) return 'already_finished';
 
+    return this.send(msg, decision && dkim, startedAt, expiry !== null);
+  }
+
+  /**
+   * The first attempt from the job's snapshot, without reading the message: it is only
+   * taken when the claim finds the message as it was spooled (nothing was attempted, by
+   * this run or a crashed one), so every recipient is still pending. Null when the
+   * attempt must read the message instead: not claimable, or its domain may not send.
+   */
+  private async firstAttempt(queueId: string, info: AttemptInfo, snapshot: DeliverySnapshot): Promise<DeliveryOutcome | null> {
+    const createdAt = new Date(snapshot.createdAt);
+    const startedAt = this.clock.now();
+    const { decision, dkim } = await this.domains.get(snapshot.domainId);
+    if (decision && !decision.allowed) return null;
+    if (!(await this.messages.claimFirstAttempt(queueId, createdAt, startedAt))) return null;
+    const raw = Buffer.from(snapshot.raw, 'base64');
+    // What findForDelivery would have read: the document exactly as the relay spooled it.
+    const msg: MessageDoc = {
+      _id: queueId,
+      accountId: snapshot.accountId,
+      domainId: snapshot.domainId,
+      domain: snapshot.domain,
+      username: snapshot.username,
+      envelope: snapshot.envelope,
+      recipients: queuedRecipients(snapshot.envelope.to, createdAt),
+      raw,
+      size: raw.length,
+      status: 'queued',
+      attempts: [],
+      captured: null,
+      createdAt,
+      updatedAt: createdAt,
+      deliveredAt: null,
+    };
+    const last = expiryOf(createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts) !== null;
+    return this.send(msg, decision && dkim, startedAt, last);
+  }
+
+  /** Signs and sends `msg` to its pending recipients (claimed: `sending`), and records the outcome. */
+  private async send(msg: MessageDoc, dkim: DkimSelectorDoc[] | null, startedAt: Date, last: boolean): Promise<DeliveryOutcome> {
     const pending = recipientsOf(msg).filter((r) => isPending(r.status));
-    const domain = decision && (await this.domains.findById(msg.domainId));
-    if (!domain) {
+    if (!dkim) {
       const reason = 'the domain was deleted';
       return this.record(msg, pending.map((r) => unsent(r.address, 'failed', reason)), { at: startedAt, t0: performance.now(), response: reason });
     }
@@ -182,7 +233,7 @@ export class DeliveryService {
     const t0 = performance.now();
     let signed: Buffer;
     try {
-      signed = await this.prepare(msg, domain.dkim, startedAt);
+      signed = await this.prepare(msg, dkim, startedAt);
     } catch (err) {
       const reason = `DKIM signing failed: ${(err as Error).message}`;
       const results = pending.map((r): RecipientResult => ({ address: r.address, outcome: 'deferred', reply: null, remoteHost: null, reason }));

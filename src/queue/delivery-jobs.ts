@@ -1,6 +1,6 @@
 import type { BackoffStrategy, JobsOptions } from 'bullmq';
 import type { Config } from '../config';
-import { deliveryJobId, QUEUES, type DeliveryPayload } from './queues';
+import { deliveryJobId, QUEUES, type DeliveryPayload, type DeliverySnapshot } from './queues';
 
 /**
  * Retry delays in units of DELIVERY_RETRY_BASE_MS (1 minute in production):
@@ -40,6 +40,27 @@ export function deliveryBackoffStrategy(fallbackBaseMs: number): BackoffStrategy
 /** Options for a delivery job: attempts and the custom backoff, kept in one place (producers.ts uses them). */
 export function deliveryJobOptions(config: { delivery: Pick<Config['delivery'], 'retryBaseMs'> }): Pick<JobsOptions, 'attempts' | 'backoff'> {
   return { attempts: DELIVERY_ATTEMPTS, backoff: { type: 'custom', delay: config.delivery.retryBaseMs } };
+}
+
+/** The largest message whose bytes travel in its delivery job (base64, so about 87 KiB of job data). */
+export const SNAPSHOT_MAX_RAW_BYTES = 64 * 1024;
+
+/** A spooled message as the relay wrote it: what its snapshot is taken from. */
+export interface SpooledMessage {
+  accountId: string;
+  domainId: string;
+  domain: string;
+  username: string;
+  envelope: { from: string; to: string[] };
+  raw: Buffer;
+  createdAt: Date;
+}
+
+/** The snapshot kept beside the delivery job of a message up to SNAPSHOT_MAX_RAW_BYTES; none for a larger one. */
+export function deliverySnapshotOf(m: SpooledMessage): DeliverySnapshot | undefined {
+  if (m.raw.length > SNAPSHOT_MAX_RAW_BYTES) return undefined;
+  const { accountId, domainId, domain, username, envelope } = m;
+  return { accountId, domainId, domain, username, envelope: { from: envelope.from, to: [...envelope.to] }, createdAt: m.createdAt.toISOString(), raw: m.raw.toString('base64') };
 }
 
 /** The whole delivery job for a spooled message: name, payload and options with its deduplicating jobId. */

@@ -1,4 +1,5 @@
-import { deliveryJob } from './delivery-jobs';
+import { deliveryJob, deliverySnapshotOf, type SpooledMessage } from './delivery-jobs';
+import type { DeliverySnapshots } from './delivery-snapshots';
 import { deliveryJobId, QUEUES, scheduledCheckJobId, verifyJobId, webhookDispatchJobId, webhookJobId, type QueueRegistry } from './queues';
 import { webhookJobOptions } from './webhook-jobs';
 
@@ -29,6 +30,8 @@ export class JobProducer {
   constructor(
     private readonly queues: QueueRegistry,
     private readonly options: ProducerOptions,
+    /** Where a spooled message's snapshot waits for its first attempt; none: every attempt reads it. */
+    private readonly snapshots?: DeliverySnapshots,
   ) {}
 
   /**
@@ -51,8 +54,13 @@ export class JobProducer {
     await this.queues.get(QUEUES.dnsCheck).add(QUEUES.dnsCheck, { domainId, trigger: 'verify' }, { jobId: verifyJobId(domainId) });
   }
 
-  /** The delivery job of a spooled message; repeating it while the job exists is a no-op. */
-  async enqueueDelivery(queueId: string): Promise<void> {
+  /**
+   * The delivery job of a spooled message, its snapshot put first when it is small enough;
+   * repeating it while the job exists is a no-op.
+   */
+  async enqueueDelivery(queueId: string, message?: SpooledMessage): Promise<void> {
+    const snapshot = message && this.snapshots && deliverySnapshotOf(message);
+    if (snapshot) await this.snapshots!.put(queueId, snapshot);
     await this.queues.get(QUEUES.delivery).add(...deliveryJob({ delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } }, queueId));
   }
 

@@ -28,6 +28,24 @@ export const webhookDispatchPayload = z.strictObject({ eventId: z.string().min(1
 /** One fan-out job per event, and one queued scan at a time. */
 export const webhookDispatchJobId = (eventId?: string) => (eventId ? `dispatch-${idPart(eventId)}` : 'dispatch-pending');
 
+/**
+ * What the relay knew of a small message when it spooled it, so that the first delivery
+ * attempt need not read it back (on FerretDB v1 a read by _id scans the collection); kept
+ * beside the job by DeliverySnapshots. A retry or a stalled job reads the message instead:
+ * only it knows what is still pending.
+ */
+export const deliverySnapshot = z.strictObject({
+  accountId: z.string().min(1),
+  domainId: z.string().min(1),
+  domain: z.string().min(1),
+  username: z.string(),
+  envelope: z.strictObject({ from: z.string(), to: z.array(z.string()).min(1) }),
+  createdAt: z.iso.datetime(),
+  /** The message as received, base64. */
+  raw: z.base64(),
+});
+export type DeliverySnapshot = z.infer<typeof deliverySnapshot>;
+
 export const deliveryPayload = z.strictObject({ queueId: z.string().min(1) });
 export type DeliveryPayload = z.infer<typeof deliveryPayload>;
 

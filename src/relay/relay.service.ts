@@ -168,22 +168,17 @@ export class RelayService {
     if (!decision.allowed) throw REPLIES.sendingSuspended(decision.domain, decision.reason);
     const now = this.clock.now();
     let queueId = newQueueId();
+    const spooled = { accountId: user.accountId, domainId: user.domainId, domain: decision.domain, username: user.username, envelope, raw: message.raw, createdAt: now };
     for (let attempt = 0; ; attempt++) {
       try {
         await this.messages.insert({
           _id: queueId,
-          accountId: user.accountId,
-          domainId: user.domainId,
-          domain: decision.domain,
-          username: user.username,
-          envelope,
+          ...spooled,
           recipients: queuedRecipients(envelope.to, now),
-          raw: message.raw,
           size: message.raw.length,
           status: 'queued',
           attempts: [],
           captured: null,
-          createdAt: now,
           updatedAt: now,
           deliveredAt: null,
         });
@@ -194,7 +189,7 @@ export class RelayService {
       }
     }
     try {
-      await this.redis(this.producer.enqueueDelivery(queueId), 'delivery enqueue');
+      await this.redis(this.producer.enqueueDelivery(queueId, spooled), 'delivery enqueue');
     } catch (err) {
       // The client will be told to retry: take the spooled copy back so it is not sent twice.
       // An enqueue that lands after its deadline finds no message and delivers nothing.
