@@ -70,8 +70,11 @@ describe('DELIVERY_MAX_AGE_MS: a recipient still deferred or held when its messa
     expect(sink.tries.get(to)).toBe(attempts.length);
     // A 4xx that expired is not a hard bounce: the address is not suppressed.
     expect(await c.mongo.collection('suppressions').countDocuments({ address: to })).toBe(0);
-    const events = (await c.events.listForDomain(domain.id)).filter((e) => e._id.startsWith(doc._id));
-    expect(events.map((e) => e.type).sort()).toEqual(['message.bounced', 'message.deferred', 'message.failed']);
+    // The events are written just after the message's final state: wait for them to settle.
+    await eventually(async () => {
+      const events = (await c.events.listForDomain(domain.id)).filter((e) => e._id.startsWith(doc._id));
+      expect(events.map((e) => e.type).sort()).toEqual(['message.bounced', 'message.deferred', 'message.failed']);
+    });
   });
 
   it('bounces a held recipient (its domain may not send) as expired once the message is older than DELIVERY_MAX_AGE_MS', async () => {
