@@ -5,7 +5,7 @@ import { UnavailableError } from '../../src/errors';
 import { AccountQuota } from '../../src/limits/account-quota';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { expectMatchesDocument } from '../support/openapi';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy, type RedisProxy } from '../support/tcp-proxy';
 import { createTestContainer, type TestContainer } from '../support/services';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -185,13 +185,12 @@ describe('quotas per account', () => {
 });
 
 describe('quotas when Redis does not answer', () => {
-  let proxy: TcpProxy;
+  let proxy: RedisProxy;
   let c: TestContainer;
 
   beforeAll(async () => {
-    const url = new URL(process.env.MW_TEST_REDIS_URL!);
-    proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379));
-    c = await createTestContainer({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    proxy = await TcpProxy.toTestRedis();
+    c = await createTestContainer({ REDIS_URL: proxy.redisUrl });
   });
   afterAll(async () => {
     proxy.restore();

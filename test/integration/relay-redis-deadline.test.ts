@@ -1,5 +1,5 @@
 import { plainMessage, relaySession, startRelayFixture, type RelayFixture } from '../support/relay-fixture';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy, type RedisProxy } from '../support/tcp-proxy';
 
 const TEMPORARY = '451 4.3.0 Temporary failure, try again later';
 
@@ -8,13 +8,12 @@ const TEMPORARY = '451 4.3.0 Temporary failure, try again later';
  * reply wait is 10 s, so a relay without a deadline fails these tests by never answering.
  */
 describe('SMTP relay when Redis stalls: every Redis call on the accept path has a deadline', () => {
-  let proxy: TcpProxy;
+  let proxy: RedisProxy;
   let f: RelayFixture;
 
   beforeAll(async () => {
-    const url = new URL(process.env.MW_TEST_REDIS_URL!);
-    proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379));
-    f = await startRelayFixture({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    proxy = await TcpProxy.toTestRedis();
+    f = await startRelayFixture({ REDIS_URL: proxy.redisUrl });
   });
   afterEach(() => proxy.restore());
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { createAccount, registerDomain, type TestAccount } from '../support/fact
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy, type RedisProxy } from '../support/tcp-proxy';
 
 const plain = (from: string, extra = '') =>
   `From: Sender <${from}>\r\nTo: rcpt@dest.example\r\nSubject: hello\r\n${extra}\r\nHello there.\r\n`;
@@ -289,13 +289,12 @@ describe('SMTP relay: the DESIGN §5 replies over real STARTTLS sessions', () =>
 });
 
 describe('SMTP relay fails closed when Redis is unreachable', () => {
-  let proxy: TcpProxy;
+  let proxy: RedisProxy;
   let s: Setup;
 
   beforeAll(async () => {
-    const url = new URL(process.env.MW_TEST_REDIS_URL!);
-    proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379));
-    s = await setup({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    proxy = await TcpProxy.toTestRedis();
+    s = await setup({ REDIS_URL: proxy.redisUrl });
     await eventually(() => expectLetIn(s), { message: 'the allowlist to reach the relay' });
   });
   afterAll(async () => {

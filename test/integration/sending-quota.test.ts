@@ -5,7 +5,7 @@ import { expectMatchesDocument } from '../support/openapi';
 import { plainMessage, relaySession, startRelayFixture, type RelayFixture } from '../support/relay-fixture';
 import { ADMIN_KEY } from '../support/services';
 import type { SmtpReply, SmtpTestClient } from '../support/smtp-client';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy, type RedisProxy } from '../support/tcp-proxy';
 
 const RATE = '451 4.7.1 Sending rate exceeded, try again later';
 const DAILY = '452 4.5.3 Daily sending quota exceeded';
@@ -156,13 +156,12 @@ describe('sending limits per domain, counted per recipient at RCPT TO', () => {
 });
 
 describe('sending limits when Redis does not answer', () => {
-  let proxy: TcpProxy;
+  let proxy: RedisProxy;
   let f: RelayFixture;
 
   beforeAll(async () => {
-    const url = new URL(process.env.MW_TEST_REDIS_URL!);
-    proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379));
-    f = await startRelayFixture({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    proxy = await TcpProxy.toTestRedis();
+    f = await startRelayFixture({ REDIS_URL: proxy.redisUrl });
   });
   afterEach(() => proxy.restore());
   afterAll(async () => {

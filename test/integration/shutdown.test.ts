@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import mongoose from 'mongoose';
+import { startChildService, waitForLine } from '../support/child-service';
 import { TcpProxy } from '../support/tcp-proxy';
 import { testEnv, uniqueName } from '../support/services';
-
-const root = join(__dirname, '..', '..');
 
 /** The child's exit, or null if it has not exited within `ms` (generous: this is not a timing). */
 function exitWithin(child: ChildProcess, ms: number): Promise<{ code: number | null; signal: string | null } | null> {
@@ -16,49 +14,6 @@ function exitWithin(child: ChildProcess, ms: number): Promise<{ code: number | n
       resolve({ code, signal });
     });
   });
-}
-
-/** Resolves once the child's stdout has printed a line matching `re`. */
-function waitForLine(child: ChildProcess, lines: string[], re: RegExp, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => lines.some((l) => re.test(l));
-    if (check()) return resolve();
-    const t = setTimeout(() => {
-      child.stdout!.off('data', onData);
-      reject(new Error(`no log line matching ${re} within ${ms} ms; stderr/stdout so far:\n${lines.join('\n')}`));
-    }, ms);
-    const onData = () => {
-      if (!check()) return;
-      clearTimeout(t);
-      child.stdout!.off('data', onData);
-      resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', () => {
-      clearTimeout(t);
-      if (!check()) reject(new Error(`exited before logging ${re}:\n${lines.join('\n')}`));
-    });
-  });
-}
-
-/** Starts `mailwarden all` from the sources in a child process, with an explicit environment. */
-function startService(env: Record<string, string | undefined>): { child: ChildProcess; lines: string[] } {
-  const child = spawn(process.execPath, ['-r', join(root, 'test/support/swc-register.cjs'), join(root, 'src/main.ts'), 'all'], {
-    cwd: root,
-    env: env as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buffered = '';
-  const collect = (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    lines.push(...parts);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  return { child, lines };
 }
 
 /** `uri` with its host and port replaced by the proxy's. */
@@ -114,10 +69,10 @@ describe('graceful shutdown (mailwarden all in a child process)', () => {
       SWEEP_INTERVAL_MS: '200',
       SHUTDOWN_GRACE_MS: String(graceMs),
     });
-    const started = startService(env);
+    const started = startChildService('all', env);
     children.push(started.child);
     // Generous: the child compiles the sources on load, on a shared 2-core machine.
-    await waitForLine(started.child, started.lines, /"msg":"mailwarden started"/, 90_000);
+    await waitForLine(started, /"msg":"mailwarden started"/, 90_000);
     return started;
   }
 
@@ -129,7 +84,7 @@ describe('graceful shutdown (mailwarden all in a child process)', () => {
     redisProxy.cut();
     if (cutMongo) mongoProxy.cut();
     // Stop only once the service has seen Redis go: the case where it used to hang.
-    await waitForLine(child, lines, /"msg":"(queue )?redis connection error"/, 60_000);
+    await waitForLine({ child, lines }, /"msg":"(queue )?redis connection error"/, 60_000);
     child.kill('SIGTERM');
     const exit = await exitWithin(child, 30_000);
 

@@ -9,6 +9,9 @@ interface Pair {
  * A TCP proxy a test can cut, to take a real service "down" without stopping it, or
  * stall, to make it hang: connected, but answering nothing.
  */
+/** A TcpProxy in front of the tests' Redis, with the URL to reach it through. */
+export type RedisProxy = TcpProxy & { redisUrl: string };
+
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private readonly pairs = new Set<Pair>();
@@ -21,6 +24,13 @@ export class TcpProxy {
     private readonly server: Server,
     readonly port: number,
   ) {}
+
+  /** A proxy in front of the tests' Redis; `redisUrl` is the URL to give a container instead. */
+  static async toTestRedis(): Promise<RedisProxy> {
+    const url = new URL(process.env.MW_TEST_REDIS_URL!);
+    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 6379));
+    return Object.assign(proxy, { redisUrl: `redis://127.0.0.1:${proxy.port}` });
+  }
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     let proxy!: TcpProxy;
