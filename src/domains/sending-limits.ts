@@ -4,6 +4,7 @@ import { nextUtcMidnight } from '../limits/sending-quota';
 import type { Logger } from '../logger';
 import type { DomainDoc } from './domain.model';
 import type { DomainQuota } from './domain.resource';
+import { withDeadline } from '../deadline';
 
 export type { SendingLimits };
 
@@ -54,18 +55,11 @@ export class DomainQuotaView {
 
   private async readCounts(ids: string[], now: Date): Promise<number[] | null> {
     if (ids.length === 0) return [];
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.readTimeoutMs} ms`)), this.readTimeoutMs);
-      timer.unref();
-    });
     try {
-      return await Promise.race([this.counter.sentToday(ids, now), timeout]);
+      return await withDeadline(this.counter.sentToday(ids, now), this.readTimeoutMs, 'redis (recipient counters)');
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'domain quota: the recipient counters could not be read; sentToday shown as null');
       return null;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -1,20 +1,11 @@
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Logger } from '../logger';
+import { withDeadline } from '../deadline';
 import { sendProblem } from './problem';
 import { RouteTable } from './route';
 
 export type Probe = () => Promise<void>;
-
-function withTimeout(p: Promise<void>, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      () => (clearTimeout(t), resolve()),
-      (e) => (clearTimeout(t), reject(e)),
-    );
-  });
-}
 
 const healthBody = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
 const readinessBody = z
@@ -46,7 +37,7 @@ export function healthRoutes(probes: Record<string, Probe>, logger: Logger): Rou
         const results = await Promise.all(
           Object.entries(probes).map(async ([name, probe]) => {
             try {
-              await withTimeout(probe(), 1500);
+              await withDeadline(probe(), 1500, name);
               return [name, { status: 'ok' }] as const;
             } catch (err) {
               logger.warn({ store: name, err: (err as Error).message }, 'readiness: a store is down');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { RateLimitedError } from '../errors';
 import type { Logger } from '../logger';
+import { withDeadline } from '../deadline';
 
 /** One request against a caller's budget (a Redis token bucket in production). */
 export interface RequestLimiter {
@@ -22,18 +23,13 @@ export function rateLimitPerApiKey(limiter: RequestLimiter, logger: Logger, dead
     const key = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!key) return next();
     let decision;
-    let timer: NodeJS.Timeout | undefined;
     try {
       // A Redis that accepts the command but never answers must not hold the request.
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms`)), deadlineMs);
-      });
-      decision = await Promise.race([limiter.take(createHash('sha256').update(`api-rate:${key}`).digest('base64url').slice(0, 22)), timeout]);
+      const bucket = createHash('sha256').update(`api-rate:${key}`).digest('base64url').slice(0, 22);
+      decision = await withDeadline(limiter.take(bucket), deadlineMs, 'redis (api rate limit)');
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'api rate limit unavailable; request let through');
       return next();
-    } finally {
-      clearTimeout(timer);
     }
     if (!decision.allowed) {
       throw new RateLimitedError(`too many requests with this API key (${limiter.description}); retry later`, Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));

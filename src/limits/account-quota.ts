@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { QuotaExceededError, UnavailableError } from '../errors';
+import { withDeadline } from '../deadline';
 
 /** How one kind of object is counted, created and taken back for an account. */
 export interface QuotaSubject<T> {
@@ -131,18 +132,12 @@ export class AccountQuota {
   }
 
   private async redisCall<R>(kind: string, fn: () => Promise<R>): Promise<R> {
-    let timer: NodeJS.Timeout | undefined;
     // A Redis that takes the command and never answers must not hold the request; a late
     // reservation is a slot taken until the next seed, like a process that died.
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('no answer')), this.options.deadlineMs);
-    });
     try {
-      return await Promise.race([fn(), timeout]);
+      return await withDeadline(fn(), this.options.deadlineMs, `redis (${kind} quota)`);
     } catch {
       throw new UnavailableError(`the ${kind} quota cannot be checked right now; try again`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

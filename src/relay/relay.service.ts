@@ -12,7 +12,7 @@ import { queuedRecipients } from '../messages/recipient-status';
 import type { JobProducer } from '../queue/producers';
 import type { AllowlistCache } from './allowlist-cache';
 import { clientNetwork } from './client-network';
-import { DeadlineExceededError, withDeadline } from './deadline';
+import { DeadlineExceededError, withDeadline } from '../deadline';
 import type { InspectedMessage } from './message-inspector';
 import type { PolicyCache } from './policy-cache';
 import { defectReply, REPLIES } from './smtp-replies';

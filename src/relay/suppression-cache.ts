@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import { UnavailableError } from '../errors';
 import { normalizeEmailAddress } from '../suppressions/email-address';
 import { suppressesAt, type SuppressionLookup } from '../suppressions/suppression.service';
-import { withDeadline } from './deadline';
+import { withDeadline } from '../deadline';
 
 export interface SuppressionCacheOptions {
   /** How long an answer is kept without any invalidation (a safety net; changes arrive over pub/sub at once). */

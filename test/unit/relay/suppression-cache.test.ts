@@ -1,6 +1,6 @@
 import { ManualClock } from '../../../src/clock';
 import { UnavailableError } from '../../../src/errors';
-import { DeadlineExceededError } from '../../../src/relay/deadline';
+import { DeadlineExceededError } from '../../../src/deadline';
 import { SuppressionCache } from '../../../src/relay/suppression-cache';
 import type { SuppressionLookup } from '../../../src/suppressions/suppression.service';
 

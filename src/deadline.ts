@@ -1,4 +1,4 @@
-import { UnavailableError } from '../errors';
+import { UnavailableError } from './errors';
 
 /** A store that did not answer in time; the relay turns it into `451 4.3.0`. */
 export class DeadlineExceededError extends UnavailableError {
