@@ -181,7 +181,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const deliverySnapshots = new DeliverySnapshots(redis, config.queuePrefix);
   const producer = new JobProducer(
     queues,
-    { deliveryRetryBaseMs: config.delivery.retryBaseMs, webhookRetryBaseMs: config.webhooks.retryBaseMs },
+    { deliveryRetryBaseMs: config.delivery.retryBaseMs, deliveryMaxAgeMs: config.delivery.maxAgeMs, webhookRetryBaseMs: config.webhooks.retryBaseMs },
     deliverySnapshots,
   );
   const lifecycle = new LifecycleService(

@@ -8,16 +8,31 @@ import { deliveryJobId, QUEUES, type DeliveryPayload, type DeliverySnapshot } fr
  */
 const RETRY_STEPS = [1, 2, 4, 8, 16, 32, 60, 120, 240];
 
-/**
- * Attempts per message: the first and 13 retries, which together span about 24 hours
- * (8h03 for the first nine delays, then four of 4h).
- */
-export const DELIVERY_ATTEMPTS = 14;
+/** No schedule has more attempts than this, whatever DELIVERY_MAX_AGE_MS and the base delay say. */
+const MAX_DELIVERY_ATTEMPTS = 1000;
 
 /** The delay before retry number `retry` (1-based), given the base delay. */
 export function deliveryRetryDelay(retry: number, baseMs: number): number {
   const step = RETRY_STEPS[Math.min(Math.max(retry, 1), RETRY_STEPS.length) - 1];
   return step * baseMs;
+}
+
+/**
+ * Attempts per message, so that the schedule reaches DELIVERY_MAX_AGE_MS: the first attempt,
+ * every retry up to the first one made when the message is at least that old, and one more
+ * for an attempt that ran late. The attempt that finds the message too old bounces its
+ * deferred recipients as `expired` (delivery.service.ts), so the age decides, not the count.
+ * With the production base of 1 minute and 5 days: 8h03 for the first nine retries, then
+ * every 4 hours, 39 attempts.
+ */
+export function deliveryAttempts(maxAgeMs: number, baseMs: number): number {
+  let attempts = 1;
+  let waited = 0;
+  while (waited < maxAgeMs && attempts < MAX_DELIVERY_ATTEMPTS) {
+    waited += deliveryRetryDelay(attempts, baseMs);
+    attempts++;
+  }
+  return Math.min(attempts + 1, MAX_DELIVERY_ATTEMPTS);
 }
 
 /** The longest single wait between two attempts: a deferred message quieter than this is lost. */
@@ -37,9 +52,13 @@ export function deliveryBackoffStrategy(fallbackBaseMs: number): BackoffStrategy
   };
 }
 
+/** What a delivery job's retry schedule is made of: DELIVERY_RETRY_BASE_MS and DELIVERY_MAX_AGE_MS. */
+export type DeliverySchedule = Pick<Config['delivery'], 'retryBaseMs' | 'maxAgeMs'>;
+
 /** Options for a delivery job: attempts and the custom backoff, kept in one place (producers.ts uses them). */
-export function deliveryJobOptions(config: { delivery: Pick<Config['delivery'], 'retryBaseMs'> }): Pick<JobsOptions, 'attempts' | 'backoff'> {
-  return { attempts: DELIVERY_ATTEMPTS, backoff: { type: 'custom', delay: config.delivery.retryBaseMs } };
+export function deliveryJobOptions(config: { delivery: DeliverySchedule }): Pick<JobsOptions, 'attempts' | 'backoff'> {
+  const { retryBaseMs, maxAgeMs } = config.delivery;
+  return { attempts: deliveryAttempts(maxAgeMs, retryBaseMs), backoff: { type: 'custom', delay: retryBaseMs } };
 }
 
 /** The largest message whose bytes travel in its delivery job (base64, so about 87 KiB of job data). */
@@ -64,6 +83,6 @@ export function deliverySnapshotOf(m: SpooledMessage): DeliverySnapshot | undefi
 }
 
 /** The whole delivery job for a spooled message: name, payload and options with its deduplicating jobId. */
-export function deliveryJob(config: { delivery: Pick<Config['delivery'], 'retryBaseMs'> }, queueId: string): [string, DeliveryPayload, JobsOptions] {
+export function deliveryJob(config: { delivery: DeliverySchedule }, queueId: string): [string, DeliveryPayload, JobsOptions] {
   return [QUEUES.delivery, { queueId }, { jobId: deliveryJobId(queueId), ...deliveryJobOptions(config) }];
 }

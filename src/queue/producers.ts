@@ -13,6 +13,8 @@ const EXPEDITE_POLL_MS = 100;
 export interface ProducerOptions {
   /** DELIVERY_RETRY_BASE_MS: the unit of the delivery backoff schedule. */
   deliveryRetryBaseMs: number;
+  /** DELIVERY_MAX_AGE_MS: how long the delivery schedule keeps retrying. */
+  deliveryMaxAgeMs: number;
   /** WEBHOOK_RETRY_BASE_MS: the unit of the webhook backoff schedule. */
   webhookRetryBaseMs: number;
 }
@@ -61,13 +63,17 @@ export class JobProducer {
   async enqueueDelivery(queueId: string, message?: SpooledMessage): Promise<void> {
     const snapshot = message && this.snapshots && deliverySnapshotOf(message);
     if (snapshot) await this.snapshots!.put(queueId, snapshot);
-    await this.queues.get(QUEUES.delivery).add(...deliveryJob({ delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } }, queueId));
+    await this.queues.get(QUEUES.delivery).add(...deliveryJob(this.schedule(), queueId));
+  }
+
+  private schedule() {
+    return { delivery: { retryBaseMs: this.options.deliveryRetryBaseMs, maxAgeMs: this.options.deliveryMaxAgeMs } };
   }
 
   /** Delivery jobs for several messages at once (recovery re-adds lost ones; existing ones stay as they are). */
   async enqueueDeliveries(queueIds: string[]): Promise<void> {
     if (queueIds.length === 0) return;
-    const config = { delivery: { retryBaseMs: this.options.deliveryRetryBaseMs } };
+    const config = this.schedule();
     await this.queues.get(QUEUES.delivery).addBulk(
       queueIds.map((id) => {
         const [name, data, opts] = deliveryJob(config, id);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RunningWorkers } from '../../workers';
 import type { MessageDoc } from '../../src/messages/message.model';
-import { DELIVERY_ATTEMPTS, deliveryJob } from '../../src/queue/delivery-jobs';
+import { deliveryJob, deliveryJobOptions } from '../../src/queue/delivery-jobs';
 import { QUEUES } from '../../src/queue/queues';
 import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount, spooledMessage } from '../support/factories';
@@ -66,7 +66,7 @@ describe('DELIVERY_MAX_AGE_MS: a recipient still deferred or held when its messa
     expect(attempts.slice(0, -1).every((a) => a.status === 'deferred')).toBe(true);
     expect(attempts[attempts.length - 1]).toMatchObject({ status: 'failed', response: expect.stringMatching(/^expired: 451/) });
     expect(new Date(attempts[attempts.length - 1].at).getTime() - new Date(doc.createdAt).getTime()).toBeGreaterThanOrEqual(MAX_AGE_MS);
-    expect(attempts.length).toBeLessThan(DELIVERY_ATTEMPTS);
+    expect(attempts.length).toBeLessThan(deliveryJobOptions(c.config).attempts!);
     expect(sink.tries.get(to)).toBe(attempts.length);
     // A 4xx that expired is not a hard bounce: the address is not suppressed.
     expect(await c.mongo.collection('suppressions').countDocuments({ address: to })).toBe(0);
@@ -88,7 +88,7 @@ describe('DELIVERY_MAX_AGE_MS: a recipient still deferred or held when its messa
     const attempts = m.attempts as Array<{ status: string; response: string }>;
     expect(attempts.slice(0, -1).every((a) => a.status === 'held')).toBe(true);
     expect(attempts[attempts.length - 1]).toMatchObject({ status: 'failed', response: expect.stringMatching(/^expired: the domain was still not allowed to send/) });
-    expect(attempts.length).toBeLessThan(DELIVERY_ATTEMPTS);
+    expect(attempts.length).toBeLessThan(deliveryJobOptions(c.config).attempts!);
     expect(sink.tries.get(to)).toBeUndefined();
   });
 });

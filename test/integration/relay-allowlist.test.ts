@@ -231,7 +231,7 @@ describe('relay allowlist: a network removed while a full reload was reading doe
     const service = new RelayService(
       c.stores.smtpUsers,
       c.messages,
-      new JobProducer(c.queues, { deliveryRetryBaseMs: 1000, webhookRetryBaseMs: 1000 }),
+      new JobProducer(c.queues, { deliveryRetryBaseMs: 1000, deliveryMaxAgeMs: 3600_000, webhookRetryBaseMs: 1000 }),
       new PolicyCache((id) => new SendingPolicy(c.stores.domains, c.config.sendingLimits).forDomain(id), () => subscriber.live, c.clock),
       allowlist,
       new FixedWindowLimiter(c.redis, prefix),

@@ -64,7 +64,7 @@ describe('sweeper', () => {
       await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url: `https://hooks${i}.example.net/x`, events: ['domain.suspended'] }).expect(201);
     }
     await c.events.insertOnce({ _id: `${d.id}-5`, type: 'domain.suspended', accountId: acct.id, domainId: d.id, version: 5, data: { id: d.id }, createdAt: new Date() });
-    const tick = sweepProcessor(c.lifecycle, c.messageRecovery, new JobProducer(c.queues, { deliveryRetryBaseMs: 1000, webhookRetryBaseMs: 1000 }));
+    const tick = sweepProcessor(c.lifecycle, c.messageRecovery, new JobProducer(c.queues, { deliveryRetryBaseMs: 1000, deliveryMaxAgeMs: 3600_000, webhookRetryBaseMs: 1000 }));
     await tick();
     await tick();
     // The check was enqueued; the event is still waiting for its own fan-out job.

@@ -1,6 +1,6 @@
 import type { MinimalJob } from 'bullmq';
 import {
-  DELIVERY_ATTEMPTS,
+  deliveryAttempts,
   deliveryBackoffStrategy,
   deliveryJob,
   deliveryJobOptions,
@@ -15,11 +15,28 @@ describe('delivery retry schedule', () => {
     expect(delays).toEqual([1, 2, 4, 8, 16, 32, 60, 120, 240, 240, 240, 240]);
   });
 
-  it('spans about 24 hours over all attempts', () => {
-    let total = 0;
-    for (let retry = 1; retry < DELIVERY_ATTEMPTS; retry++) total += deliveryRetryDelay(retry, MIN);
-    expect(total / 3600_000).toBeGreaterThan(23);
-    expect(total / 3600_000).toBeLessThan(25);
+  /** When attempt number `n` (1-based) is made, counted from the first, if none runs late. */
+  const attemptAt = (n: number, base: number) => {
+    let at = 0;
+    for (let retry = 1; retry < n; retry++) at += deliveryRetryDelay(retry, base);
+    return at;
+  };
+
+  it.each([
+    ['5 days, the production default', 5 * 24 * 3600_000, MIN, 39],
+    ['24 hours', 24 * 3600_000, MIN, 15],
+    ['one hour', 3600_000, MIN, 8],
+    ['2 s with a 100 ms base (the tests)', 2000, 100, 7],
+  ])('retries until DELIVERY_MAX_AGE_MS is reached (%s), and once more', (_label, maxAgeMs, base, expected) => {
+    const attempts = deliveryAttempts(maxAgeMs, base);
+    expect(attempts).toBe(expected);
+    // The second-to-last attempt is the first made at or past the age; the one before it is younger.
+    expect(attemptAt(attempts - 1, base)).toBeGreaterThanOrEqual(maxAgeMs);
+    expect(attemptAt(attempts - 2, base)).toBeLessThan(maxAgeMs);
+  });
+
+  it('never schedules more than 1000 attempts', () => {
+    expect(deliveryAttempts(365 * 24 * 3600_000, 1)).toBe(1000);
   });
 
   it('scales with the base delay carried in the job, falling back to the worker setting', () => {
@@ -31,12 +48,12 @@ describe('delivery retry schedule', () => {
   });
 
   it('gives producers one set of options with the deduplicating jobId', () => {
-    const config = { delivery: { retryBaseMs: 200 } } as Parameters<typeof deliveryJobOptions>[0];
-    expect(deliveryJobOptions(config)).toEqual({ attempts: DELIVERY_ATTEMPTS, backoff: { type: 'custom', delay: 200 } });
+    const config = { delivery: { retryBaseMs: 200, maxAgeMs: 1000 } };
+    expect(deliveryJobOptions(config)).toEqual({ attempts: 5, backoff: { type: 'custom', delay: 200 } });
     expect(deliveryJob(config, 'abc')).toEqual([
       'delivery',
       { queueId: 'abc' },
-      { jobId: 'deliver-abc', attempts: DELIVERY_ATTEMPTS, backoff: { type: 'custom', delay: 200 } },
+      { jobId: 'deliver-abc', attempts: 5, backoff: { type: 'custom', delay: 200 } },
     ]);
   });
 });
