@@ -25,7 +25,6 @@ export interface Diagnosis {
 
 /** A short, printable excerpt of untrusted text (a TXT value, a CNAME target), for reasons and hints. */
 export function excerpt(text: string, max = 40): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

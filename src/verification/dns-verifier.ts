@@ -175,10 +175,15 @@ export class DnsVerifier {
 }
 
 /**
- * A failed record with its diagnosis: the likely mistake in `reason` and `hint`, from a few
- * lookups on the first nameserver where it failed (`perNs` follows the order of `resolvers`).
+ * A record check with its diagnosis when it failed: the likely mistake first in `reason`, and
+ * `hint`, from a few lookups on the first nameserver where it failed (`record.nameservers`
+ * follows the order of `resolvers`). Any record of a domain can go through it.
  */
-export async function withDiagnosis(record: RecordCheck, subject: DiagnosisSubject | null, resolvers: Array<{ resolver: DiagnosisResolver } | { skipped: string }>): Promise<RecordCheck> {
+export async function withDiagnosis(
+  record: RecordCheck,
+  subject: DiagnosisSubject | null,
+  resolvers: Array<{ resolver: DiagnosisResolver } | { skipped: string }>,
+): Promise<RecordCheck> {
   if (record.status !== 'fail' || subject === null) return { ...record, hint: null };
   const asked = resolvers[record.nameservers.findIndex((n) => n.status === 'fail')];
   if (!asked || !('resolver' in asked)) return { ...record, hint: null };
