@@ -58,4 +58,9 @@ export class AuthoritativeResolver implements CheckResolver {
   ptr(name: string): Promise<LookupResult<string>> {
     return this.lookup(name, 'PTR', RECORD_MAPPERS.PTR, (n) => this.outside.ptr(n));
   }
+  /** The CNAME at `name` itself (a diagnosis asks, for names inside the zone only). */
+  cname(name: string): Promise<LookupResult<string>> {
+    const outside: LookupResult<string> = { kind: 'error', failure: 'refused', detail: `${name} is outside the zone ${this.zone}` };
+    return this.lookup(name, 'CNAME', RECORD_MAPPERS.CNAME, () => Promise.resolve(outside));
+  }
 }

@@ -25,6 +25,7 @@ export const RECORD_MAPPERS = {
   A: (a: Answer): string => String(data(a)),
   AAAA: (a: Answer): string => String(data(a)),
   PTR: (a: Answer): string => canonicalName(String(data(a))),
+  CNAME: (a: Answer): string => canonicalName(String(data(a))),
   MX: (a: Answer): MxRecord => {
     const d = data(a) as { exchange: string; preference: number };
     return { exchange: canonicalName(d.exchange), preference: d.preference };

@@ -53,6 +53,8 @@ export interface RecordStateDoc {
   /** Advice that does not change the verdict (lookup counts, several SPF records). */
   warnings?: string[];
   nameservers: NameserverVerdictDoc[];
+  /** When it fails: the likely mistake and the host label to type (verification/diagnosis.ts). */
+  hint?: string | null;
 }
 
 export interface DomainDoc {
@@ -69,6 +71,8 @@ export interface DomainDoc {
   dkim: DkimSelectorDoc[];
   records: RecordStateDoc[];
   dmarc: { found: string | null; advice: string | null };
+  /** The authoritative zone holding the domain, as the latest check found it; null before that. */
+  zone?: string | null;
   startedAt: Date;
   deadlineAt: Date;
   nextCheckAt: Date | null;
@@ -132,6 +136,7 @@ const schema = new Schema<DomainDoc>(
     dkim: { type: [dkimSelector], required: true },
     records: { type: Schema.Types.Mixed, default: [] },
     dmarc: { type: Schema.Types.Mixed, default: { found: null, advice: null } },
+    zone: { type: String, default: null },
     startedAt: { type: Date, required: true },
     deadlineAt: { type: Date, required: true },
     nextCheckAt: { type: Date, default: null },

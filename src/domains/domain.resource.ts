@@ -1,5 +1,6 @@
 import type { DomainDoc, QuestionnaireDoc, RecordStateDoc } from './domain.model';
-import { dkimRecordName, dkimValue, spfValue, splitTxt } from '../verification/records';
+import { dkimRecordName, dkimValue, recordHost, spfValue, splitTxt } from '../verification/records';
+import { getDomain } from 'tldts';
 import { z } from 'zod';
 import { DKIM_ALGORITHMS } from '../keys/dkim-keys';
 import { nameserverVerdictSchema, recordStatusSchema } from '../verification/check.resource';
@@ -16,6 +17,8 @@ export interface DomainResource {
     purpose: 'spf' | 'dkim';
     type: 'TXT';
     name: string;
+    /** `name` relative to the zone, as DNS providers' forms want it (`@` at the apex). */
+    host: string;
     selector?: string;
     algorithm?: string;
     value: string;
@@ -25,6 +28,8 @@ export interface DomainResource {
     reason: string | null;
     warnings: string[];
     nameservers: RecordStateDoc['nameservers'];
+    /** When the record fails: the likely mistake and what to type where; null otherwise. */
+    hint: string | null;
   }>;
   dmarc: { found: string | null; advice: string | null };
   verification: {
@@ -80,6 +85,9 @@ const domainRecordSchema = z.strictObject({
   purpose: z.enum(['spf', 'dkim']),
   type: z.literal('TXT'),
   name: z.string(),
+  host: z.string().meta({
+    description: 'the name relative to its zone, as DNS providers\' forms want it: `@` at the zone apex, `<selector>._domainkey` or `<selector>._domainkey.mail` below it',
+  }),
   selector: z.string().optional(),
   algorithm: z.enum(DKIM_ALGORITHMS).optional(),
   value: z.string(),
@@ -89,6 +97,10 @@ const domainRecordSchema = z.strictObject({
   reason: z.string().nullable(),
   warnings: z.array(z.string()),
   nameservers: z.array(nameserverVerdictSchema),
+  hint: z
+    .string()
+    .nullable()
+    .meta({ description: 'when the record fails and the likely mistake is known (zone doubled, CNAME instead of TXT, quoted or split wrongly, over the SPF lookup limit, …): what to fix, with the host label to type' }),
 });
 
 /** The JSON schema of DomainResource, for /openapi.json. */
@@ -157,22 +169,34 @@ function state(r: RecordStateDoc | undefined) {
     reason: r?.reason ?? null,
     warnings: r?.warnings ?? [],
     nameservers: r?.nameservers ?? [],
+    hint: r?.hint ?? null,
   };
+}
+
+/**
+ * The zone that holds the domain: the one the latest check found, or before any check the
+ * registrable domain (public suffix list), which is the zone in the common case.
+ */
+export function zoneOf(doc: Pick<DomainDoc, 'domain' | 'zone'>): string {
+  return doc.zone ?? getDomain(doc.domain, { allowPrivateDomains: false }) ?? doc.domain;
 }
 
 /** The domain resource; `quota` only where the caller read the usage. */
 export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainResource {
   const spf = latest(doc, 'spf', null);
   const spfRecordValue = spf?.suggested ?? spfValue(doc.spfInclude);
+  const zone = zoneOf(doc);
   const records: DomainResource['records'] = [
-    { purpose: 'spf', type: 'TXT', name: doc.domain, value: spfRecordValue, strings: splitTxt(spfRecordValue), ...state(spf) },
+    { purpose: 'spf', type: 'TXT', name: doc.domain, host: recordHost(doc.domain, zone), value: spfRecordValue, strings: splitTxt(spfRecordValue), ...state(spf) },
   ];
   for (const sel of doc.dkim.filter((s) => s.status !== 'retired')) {
     const value = dkimValue(sel.keyType, sel.publicKey);
+    const name = dkimRecordName(sel.selector, doc.domain);
     records.push({
       purpose: 'dkim',
       type: 'TXT',
-      name: dkimRecordName(sel.selector, doc.domain),
+      name,
+      host: recordHost(name, zone),
       selector: sel.selector,
       algorithm: sel.algorithm,
       value,

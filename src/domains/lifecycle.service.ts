@@ -125,6 +125,7 @@ export class LifecycleService {
         suggested: r.suggested,
         warnings: r.warnings,
         nameservers: r.nameservers,
+        hint: r.hint ?? null,
       }));
       await this.checks.insert({
         _id: newId('chk', now.getTime()),
@@ -145,6 +146,7 @@ export class LifecycleService {
         version,
         records,
         dmarc: result.dmarc,
+        zone: result.zone ?? d.zone ?? null,
         outbox,
         outboxSince: outbox.length ? (d.outboxSince ?? now) : null,
         updatedAt: now,

@@ -26,6 +26,7 @@ const recordCheck = z.strictObject({
   suggested: z.string().nullable().meta({ description: 'for SPF: the record to publish given what is there now' }),
   warnings: z.array(z.string()),
   nameservers: z.array(nameserverVerdictSchema),
+  hint: z.string().nullable().optional().meta({ description: 'when the record fails: the likely mistake and the host label to type' }),
 });
 
 /** One check of one domain, as GET /v1/domains/:id/checks lists it. */

@@ -1,6 +1,6 @@
 import { evaluateDkim } from './dkim-record';
 import { evaluateDmarc } from './dmarc';
-import type { CheckResolver, LookupResult } from '../dns/resolver';
+import type { LookupResult } from '../dns/resolver';
 import { evaluateSpfPolicy } from './spf-policy';
 import { suggestSpfRecord } from './spf-suggest';
 import { AuthoritativeResolver } from '../dns/authoritative-resolver';
@@ -10,6 +10,9 @@ import { describeFailure } from '../dns/lookup';
 import type { NameserverDiscovery, Nameserver } from '../dns/nameserver-discovery';
 import { MemoResolver, type RecursiveResolver } from '../dns/recursive-resolver';
 import { dkimRecordName, dkimValue, spfValue } from './records';
+import { mergeSpfRecords } from './value-diagnosis';
+import { diagnoseRecord, type DiagnosisResolver } from './diagnosis-lookups';
+import type { DiagnosisSubject } from './diagnosis';
 import { aggregate, overall, type NameserverVerdict, type RecordCheck, type VerificationResult } from './verification-result';
 
 /** What a check needs to know about a domain. */
@@ -36,7 +39,7 @@ export interface VerifyOptions {
   transport?: 'udp' | 'tcp';
 }
 
-type Asked = { ns: Nameserver; resolver: CheckResolver } | { ns: Nameserver; skipped: string };
+type Asked = { ns: Nameserver; resolver: DiagnosisResolver } | { ns: Nameserver; skipped: string };
 
 /**
  * Checks a domain's SPF and DKIM on every authoritative nameserver separately and
@@ -75,6 +78,8 @@ export class DnsVerifier {
         return { ns, resolver: new AuthoritativeResolver(this.client, server, found.zone, outside, opts.transport ?? 'udp') };
       });
       records = await Promise.all([this.checkSpf(target, resolvers), ...target.selectors.map((s) => this.checkDkim(target, s, resolvers))]);
+      const apex = found.zone;
+      records = await Promise.all(records.map((r) => withDiagnosis(r, subjectOf(target, r, apex), resolvers)));
     }
     const dmarc = await dmarcPromise;
     return {
@@ -118,7 +123,9 @@ export class DnsVerifier {
     const agg = aggregate(perNs);
     // `found` holds only SPF records (the evaluator selects them), across every nameserver.
     const existing = [...new Set(perNs.flatMap((n) => n.found))];
-    const suggestion = suggestSpfRecord(existing.length ? existing[0] : null, target.spfInclude);
+    // Several SPF records are merged into one (a second record is a permerror), ours included.
+    const base = existing.length > 1 ? mergeSpfRecords(existing, target.spfInclude) : (existing[0] ?? null);
+    const suggestion = suggestSpfRecord(base, target.spfInclude);
     const warnings = [...suggestion.warnings];
     if (existing.length > 1) warnings.push(`${existing.length} SPF records are published; SPF allows exactly one: merge them into the suggested record`);
     return {
@@ -165,6 +172,31 @@ export class DnsVerifier {
       nameservers: perNs,
     };
   }
+}
+
+/**
+ * A record check with its diagnosis when it failed: the likely mistake first in `reason`, and
+ * `hint`, from a few lookups on the first nameserver where it failed (`record.nameservers`
+ * follows the order of `resolvers`). Any record of a domain can go through it.
+ */
+export async function withDiagnosis(
+  record: RecordCheck,
+  subject: DiagnosisSubject | null,
+  resolvers: Array<{ resolver: DiagnosisResolver } | { skipped: string }>,
+): Promise<RecordCheck> {
+  if (record.status !== 'fail' || subject === null) return { ...record, hint: null };
+  const asked = resolvers[record.nameservers.findIndex((n) => n.status === 'fail')];
+  if (!asked || !('resolver' in asked)) return { ...record, hint: null };
+  const d = await diagnoseRecord(asked.resolver, subject);
+  return d ? { ...record, reason: record.reason ? `${d.reason}; ${record.reason}` : d.reason, hint: d.hint } : { ...record, hint: null };
+}
+
+/** What the diagnosis of an SPF or DKIM record of the target needs to know; null for other records. */
+function subjectOf(target: VerificationTarget, r: RecordCheck, zone: string): DiagnosisSubject | null {
+  const base = { name: r.name, domain: target.domain, zone };
+  if (r.purpose === 'spf') return { ...base, value: { kind: 'spf', includeDomain: target.spfInclude } };
+  const sel = target.selectors.find((s) => s.selector === r.selector);
+  return sel ? { ...base, value: { kind: 'dkim', keyType: sel.keyType, publicKey: sel.publicKey } } : null;
 }
 
 /** A nameserver address the check did not query: a temperror that says why. */

@@ -30,3 +30,15 @@ export function dkimValue(keyType: 'rsa' | 'ed25519', publicKey: string): string
 export function dkimRecordName(selector: string, domain: string): string {
   return `${selector}._domainkey.${domain}`;
 }
+
+/**
+ * The host label of `name` relative to `zone`, as DNS providers' forms want it: `@` for the
+ * zone apex, `sel._domainkey.mail` for sel._domainkey.mail.example.com in zone example.com.
+ * A name outside the zone is returned whole.
+ */
+export function recordHost(name: string, zone: string): string {
+  const n = name.replace(/\.$/, '').toLowerCase();
+  const z = zone.replace(/\.$/, '').toLowerCase();
+  if (n === z) return '@';
+  return z !== '' && n.endsWith(`.${z}`) ? n.slice(0, -(z.length + 1)) : n;
+}

@@ -26,6 +26,8 @@ export interface RecordCheck {
   suggested: string | null;
   warnings: string[];
   nameservers: NameserverVerdict[];
+  /** When it fails: the likely mistake and what to type where (diagnosis.ts); absent or null otherwise. */
+  hint?: string | null;
 }
 
 export interface VerificationResult {

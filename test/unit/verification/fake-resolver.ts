@@ -1,7 +1,7 @@
 /** An in-memory CheckResolver over a zone table, for unit tests of the evaluators. */
 import type { CheckResolver, LookupFailure, LookupResult, MxRecord } from '../../../src/dns/resolver';
 
-type RecordType = 'txt' | 'a' | 'aaaa' | 'mx' | 'ptr';
+type RecordType = 'txt' | 'a' | 'aaaa' | 'mx' | 'ptr' | 'cname';
 
 export interface ZoneEntry {
   /** Each TXT record is one string, or its list of character-strings. */
@@ -11,6 +11,8 @@ export interface ZoneEntry {
   /** "10 mail.example.com" or just the exchange (preference 10). */
   mx?: string[];
   ptr?: string[];
+  /** A CNAME at the name (not followed: the other types answer as if it were not there). */
+  cname?: string;
   /** Make lookups of these types fail. */
   errors?: Partial<Record<RecordType, LookupFailure>>;
 }
@@ -55,6 +57,10 @@ export class FakeResolver implements CheckResolver {
 
   ptr(name: string): Promise<LookupResult<string>> {
     return this.answer('ptr', name, (e) => e.ptr);
+  }
+
+  cname(name: string): Promise<LookupResult<string>> {
+    return this.answer('cname', name, (e) => (e.cname ? [e.cname] : undefined));
   }
 
   private async answer<T>(type: RecordType, name: string, pick: (entry: ZoneEntry) => T[] | undefined): Promise<LookupResult<T>> {
