@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DKIM_ALGORITHMS } from '../keys/dkim-keys';
 import { nameserverVerdictSchema, recordStatusSchema } from '../verification/check.resource';
 import { APPROVAL_STATES, DOMAIN_STATUSES, sendingDecision } from './domain-state';
+import { DKIM_SELECTOR_STATES, type DkimSelectorState } from './dkim-rotation';
 
 /** The domain resource of DESIGN §6, as every route and webhook shows it. */
 export interface DomainResource {
@@ -25,6 +26,12 @@ export interface DomainResource {
     reason: string | null;
     warnings: string[];
     nameservers: RecordStateDoc['nameservers'];
+    /** DKIM: the selector's place in a key rotation; only the active one signs. */
+    state?: DkimSelectorState;
+    /** DKIM: true once retired: the record may be removed from DNS. */
+    safeToRemove?: boolean;
+    /** DKIM, while retiring: when it retires. */
+    retiresAt?: string;
   }>;
   dmarc: { found: string | null; advice: string | null };
   verification: {
@@ -89,6 +96,12 @@ const domainRecordSchema = z.strictObject({
   reason: z.string().nullable(),
   warnings: z.array(z.string()),
   nameservers: z.array(nameserverVerdictSchema),
+  state: z
+    .enum(DKIM_SELECTOR_STATES)
+    .optional()
+    .meta({ description: 'DKIM: pending (rotation started), active (signs), retiring (still published for mail in flight), retired' }),
+  safeToRemove: z.boolean().optional().meta({ description: 'DKIM: true once retired: the record may be removed from DNS' }),
+  retiresAt: isoDate.optional().meta({ description: 'DKIM, while retiring: when it retires' }),
 });
 
 /** The JSON schema of DomainResource, for /openapi.json. */
@@ -167,7 +180,7 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
   const records: DomainResource['records'] = [
     { purpose: 'spf', type: 'TXT', name: doc.domain, value: spfRecordValue, strings: splitTxt(spfRecordValue), ...state(spf) },
   ];
-  for (const sel of doc.dkim.filter((s) => s.status !== 'retired')) {
+  for (const sel of doc.dkim) {
     const value = dkimValue(sel.keyType, sel.publicKey);
     records.push({
       purpose: 'dkim',
@@ -178,6 +191,9 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
       value,
       strings: splitTxt(value),
       ...state(latest(doc, 'dkim', sel.selector)),
+      state: sel.status,
+      safeToRemove: sel.status === 'retired',
+      ...(sel.status === 'retiring' && sel.retiresAt ? { retiresAt: iso(sel.retiresAt)! } : {}),
     });
   }
   return {
