@@ -103,7 +103,7 @@ export function cancelRotation<S extends RotationSelector>(selectors: S[]): { se
   if (pending) return { selectors: selectors.filter((s) => s !== pending), cancelled: pending.selector };
   const active = activeSelector(selectors);
   const rotated = selectors.some((s) => s.status === 'retiring' || s.status === 'retired');
-  if (active && rotated) return { conflict: `no rotation is pending: the last one already took effect (selector ${active.selector} is active)` };
+  if (active && rotated) return { conflict: `no rotation is pending: selector ${active.selector} is active, and a rotation that took effect cannot be cancelled` };
   return { conflict: 'no rotation is pending' };
 }
 

@@ -185,7 +185,7 @@ describe('cancelling a rotation, conflicts, and domains from before rotation', (
     world.publish(again);
     await when(d.id, (x) => dkimOf(x, again.selector).state === 'active', 'the second rotation to take effect');
     const late = await expectMatchesDocument(w.c.http, await world.cancel(d.id).expect(409));
-    expect(late.body.detail).toMatch(/already took effect/);
+    expect(late.body.detail).toMatch(/a rotation that took effect cannot be cancelled/);
   });
 
   it('refuses a bad algorithm naming the field, and another account gets 404', async () => {

@@ -128,7 +128,7 @@ describe('starting and cancelling a rotation', () => {
 
   it.each([
     ['removes the pending selector', [sel('a', 'active'), sel('b', 'pending')], { cancelled: 'b', states: ['a:active'] }],
-    ['409 once the rotation took effect', [sel('a', 'retiring'), sel('b', 'active')], /already took effect \(selector b is active\)/],
+    ['409 once the rotation took effect', [sel('a', 'retiring'), sel('b', 'active')], /selector b is active, and a rotation that took effect cannot be cancelled/],
     ['409 when no rotation was started', [sel('a', 'active')], /^no rotation is pending$/],
   ] as const)('cancel: %s', (_label, selectors, expected) => {
     const r = cancelRotation([...selectors]);
