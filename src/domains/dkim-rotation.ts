@@ -133,15 +133,17 @@ export function applyRotation<S extends RotationSelector>(
 ): RotationStep<S> {
   const events: RotationEvent[] = [];
   let next: S[] = selectors.map((s) => ({ ...s }));
-
-  for (const s of next) {
-    if (s.status === 'retiring' && s.retiresAt && ms(s.retiresAt) <= now.getTime()) {
-      s.status = 'retired';
-      s.retiredAt = now;
-      events.push({ type: 'dkim.retired', selector: s.selector });
+  const retireDue = () => {
+    for (const s of next) {
+      if (s.status === 'retiring' && s.retiresAt && ms(s.retiresAt) <= now.getTime()) {
+        s.status = 'retired';
+        s.retiredAt = now;
+        events.push({ type: 'dkim.retired', selector: s.selector });
+      }
     }
-  }
+  };
 
+  retireDue();
   const pending = pendingSelector(next);
   if (pending && verdicts.get(pending.selector) === 'pass') {
     for (const s of next) {
@@ -154,13 +156,7 @@ export function applyRotation<S extends RotationSelector>(
     pending.activatedAt = now;
     events.push({ type: 'dkim.activated', selector: pending.selector });
     // A retiring period of 0 ends at once.
-    for (const s of next) {
-      if (s.status === 'retiring' && ms(s.retiresAt) <= now.getTime()) {
-        s.status = 'retired';
-        s.retiredAt = now;
-        events.push({ type: 'dkim.retired', selector: s.selector });
-      }
-    }
+    retireDue();
   }
 
   const retired = next.filter((s) => s.status === 'retired').sort((a, b) => ms(b.retiredAt) - ms(a.retiredAt));
