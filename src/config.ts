@@ -138,6 +138,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string, smarth
       CHECK_RETENTION_MS: integer(1).default(30 * 24 * 3600_000),
       CHECK_HISTORY_PER_DOMAIN: integer(1).default(500),
       DKIM_RETIRE_AFTER_MS: integer(0).default(7 * 24 * 3600_000),
+      DKIM_AUTO_ROTATE_AFTER_MS: integer(1).optional(),
       APPROVAL_MODE: z.preprocess(unset, z.enum(['manual', 'auto']).default('manual')),
       DELIVERY_MODE: z.preprocess(unset, z.enum(['smarthost', 'capture', 'mx']).default(production ? (smarthostSet ? 'smarthost' : 'mx') : 'capture')),
       SMARTHOST_URL: text()
@@ -234,7 +235,11 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
       checkHistoryPerDomain: e.CHECK_HISTORY_PER_DOMAIN,
       approvalMode: e.APPROVAL_MODE,
     },
-    dkim: { retireAfterMs: e.DKIM_RETIRE_AFTER_MS },
+    dkim: {
+      retireAfterMs: e.DKIM_RETIRE_AFTER_MS,
+      /** Age of the active key after which the sweep starts a rotation; null (the default): never. */
+      autoRotateAfterMs: e.DKIM_AUTO_ROTATE_AFTER_MS ?? null,
+    },
     delivery: {
       mode: e.DELIVERY_MODE,
       smarthostUrl: e.SMARTHOST_URL,

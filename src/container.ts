@@ -52,6 +52,8 @@ import { allowedIpsRoutes } from './allowed-ips/allowed-ips.router';
 import { approvalRoutes } from './approval/approval.router';
 import { domainsRoutes } from './domains/domains.router';
 import { lifecycleRoutes } from './domains/lifecycle.router';
+import { DkimRotationService } from './domains/dkim-rotation.service';
+import { dkimRotationRoutes } from './domains/dkim-rotation.router';
 import { messagesRoutes } from './messages/messages.router';
 import { smtpUsersRoutes } from './smtp-users/smtp-users.router';
 import { webhooksRoutes } from './webhooks/webhooks.router';
@@ -184,6 +186,12 @@ export async function createContainer(config: Config, logger: Logger, options: C
     { deliveryRetryBaseMs: config.delivery.retryBaseMs, deliveryMaxAgeMs: config.delivery.maxAgeMs, webhookRetryBaseMs: config.webhooks.retryBaseMs },
     deliverySnapshots,
   );
+  const dkimRotationPolicy = {
+    retireAfterMs: config.dkim.retireAfterMs,
+    propagationScheduleMs: config.verification.propagationScheduleMs,
+    propagationWindowMs: config.verification.propagationWindowMs,
+    keepRetired: 3,
+  };
   const lifecycle = new LifecycleService(
     domainStore,
     checkStore,
@@ -208,8 +216,14 @@ export async function createContainer(config: Config, logger: Logger, options: C
       sweepBatchSize: config.verification.sweepBatchSize,
       retention: { maxAgeMs: config.verification.checkRetentionMs, perDomain: config.verification.checkHistoryPerDomain },
       verifyLimit: { max: 5, windowMs: 60_000 },
+      rotation: dkimRotationPolicy,
     },
   );
+  const dkimRotation = new DkimRotationService(domainStore, lifecycle, cipher, new RedisLock(redis, config.queuePrefix), clock, logger, {
+    rotation: dkimRotationPolicy,
+    autoRotateAfterMs: config.dkim.autoRotateAfterMs,
+    autoRotateBatch: 20,
+  });
 
   const sendingPolicy = new SendingPolicy(domainStore, config.sendingLimits);
   // The worker role's policy subscriber, once started: until then every attempt reads its domain.
@@ -303,6 +317,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       webhooksRoutes(webhooks),
       suppressionsRoutes(suppressions),
       sendingLimitsRoutes(domains),
+      dkimRotationRoutes(dkimRotation),
     ],
     version: VERSION,
     probes,
@@ -404,7 +419,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
   /** Starts the HTTP API on PORT (0 picks a free port). */
   const startApi = () => listen(http, config.http.port, 'http api');
 
-  const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries };
+  const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries, dkimRotation };
 
   /**
    * Starts the worker role: the queue processors, and a subscriber that releases a
@@ -521,6 +536,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     services: { accounts, domains, approval, smtpUsers, allowedIps, suppressions },
     dns: { client: dnsClient, verifier },
     lifecycle,
+    dkimRotation,
     queues,
     delivery,
     messageRecovery,

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Config } from '../src/config';
 import type { LifecycleService } from '../src/domains/lifecycle.service';
+import type { DkimRotationService } from '../src/domains/dkim-rotation.service';
 import type { Logger } from '../src/logger';
 import type { DeliveryService } from '../src/messages/delivery.service';
 import type { MessageRecovery } from '../src/messages/message-recovery';
@@ -31,6 +32,8 @@ export interface WorkerDeps {
   messageRecovery: MessageRecovery;
   webhooks: WebhookService;
   webhookDeliveries: WebhookDeliveryService;
+  /** Starts the automatic DKIM rotations on each sweep. */
+  dkimRotation?: DkimRotationService;
 }
 
 export interface WorkerOptions {
@@ -50,7 +53,7 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
   const connection = createQueueConnection(config.redisUrl);
   const common = { connection, prefix: config.queuePrefix };
   const workers = [
-    new Worker(QUEUES.sweep, sweepProcessor(lifecycle, messageRecovery, producer), { ...common, concurrency: 1 }),
+    new Worker(QUEUES.sweep, sweepProcessor(lifecycle, messageRecovery, producer, Date.now, deps.dkimRotation ?? null), { ...common, concurrency: 1 }),
     new Worker(QUEUES.dnsCheck, dnsCheckProcessor(lifecycle), { ...common, concurrency: options.dnsConcurrency ?? 20 }),
     new Worker(QUEUES.delivery, deliveryProcessor(delivery), {
       ...common,

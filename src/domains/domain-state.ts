@@ -13,8 +13,14 @@ export const DOMAIN_EVENT_TYPES = [
   'domain.suspended',
   'domain.reinstated',
   'domain.check_degraded',
+  // DKIM key rotation (dkim-rotation.ts).
+  'dkim.rotation_started',
+  'dkim.activated',
+  'dkim.retired',
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENT_TYPES)[number];
+/** The events of a DKIM key rotation (dkim-rotation.ts); they name the selector. */
+export type DkimEventType = Extract<DomainEventType, `dkim.${string}`>;
 
 /** Bookkeeping the state machine keeps between checks. */
 export interface CheckState {

@@ -2,6 +2,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import type { SealedSecret } from '../keys/key-cipher';
 import type { DkimAlgorithm } from '../keys/dkim-keys';
 import type { RecordStatus } from '../verification/verdict';
+import type { DkimSelectorState } from './dkim-rotation';
 import { APPROVAL_STATES, DOMAIN_STATUSES, type ApprovalState, type CheckState, type DomainEventType, type DomainStatus } from './domain-state';
 
 export interface QuestionnaireDoc {
@@ -29,8 +30,14 @@ export interface DkimSelectorDoc {
   publicKey: string;
   /** PKCS#8 PEM, sealed with AES-256-GCM under MASTER_KEY (aad: the selector). */
   privateKey: SealedSecret;
-  status: 'active' | 'pending' | 'retired';
+  /** Its place in a key rotation (dkim-rotation.ts); only the active selector signs. */
+  status: DkimSelectorState;
   createdAt: Date;
+  /** When it became active; absent on selectors issued before rotation (read as createdAt). */
+  activatedAt?: Date | null;
+  /** While retiring: when it retires (activation of its successor + DKIM_RETIRE_AFTER_MS). */
+  retiresAt?: Date | null;
+  retiredAt?: Date | null;
 }
 
 export interface NameserverVerdictDoc {
@@ -81,6 +88,12 @@ export interface DomainDoc {
   suspendedAt: Date | null;
   /** State-machine bookkeeping between checks. */
   checkState: CheckState | null;
+  /**
+   * When the active DKIM key took over, null while a rotation is pending: the auto-rotation
+   * sweep's index (DKIM_AUTO_ROTATE_AFTER_MS). Absent on domains not checked since rotation
+   * existed; their next check writes it.
+   */
+  dkimRotatableSince?: Date | null;
   /** The seed's questionnaire answers, once submitted. */
   questionnaire?: QuestionnaireDoc | null;
   /** When an admin last approved or rejected. */
@@ -98,7 +111,14 @@ export interface DomainDoc {
    * them, then copied to `events` and cleared: no event is lost if a process dies
    * between the two, and none is doubled (their ids are unique). No transactions needed.
    */
-  outbox: Array<{ id: string; type: DomainEventType; version: number; at: Date }>;
+  outbox: Array<{
+    id: string;
+    type: DomainEventType;
+    version: number;
+    at: Date;
+    /** DKIM rotation events: the selector they name. */
+    selector?: string;
+  }>;
   /** When the oldest unpublished outbox event was written; null when the outbox is empty (indexed). */
   outboxSince: Date | null;
   createdAt: Date;
@@ -119,6 +139,9 @@ const dkimSelector = new Schema<DkimSelectorDoc>(
     privateKey: { type: sealed, required: true },
     status: { type: String, required: true },
     createdAt: { type: Date, required: true },
+    activatedAt: { type: Date },
+    retiresAt: { type: Date },
+    retiredAt: { type: Date },
   },
   { _id: false },
 );
@@ -155,6 +178,7 @@ const schema = new Schema<DomainDoc>(
     dailyQuota: { type: Number, default: null },
     outbox: { type: Schema.Types.Mixed, default: [] },
     outboxSince: { type: Date, default: null },
+    dkimRotatableSince: { type: Date },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -168,6 +192,8 @@ schema.index({ accountId: 1, _id: 1 });
 schema.index({ nextCheckAt: 1 });
 // Outboxes left behind by a crash: a range on a Date, so nulls (empty outboxes) never match.
 schema.index({ outboxSince: 1 });
+// The auto-rotation sweep: a range on a Date, so pending rotations (null) never match.
+schema.index({ dkimRotatableSince: 1 });
 
 export function domainModel(conn: Connection): Model<DomainDoc> {
   return conn.models.Domain ?? conn.model<DomainDoc>('Domain', schema);

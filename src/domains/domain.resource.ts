@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DKIM_ALGORITHMS } from '../keys/dkim-keys';
 import { nameserverVerdictSchema, recordStatusSchema } from '../verification/check.resource';
 import { APPROVAL_STATES, DOMAIN_STATUSES, sendingDecision } from './domain-state';
+import { DKIM_SELECTOR_STATES, type DkimSelectorState } from './dkim-rotation';
 
 /** The domain resource of DESIGN §6, as every route and webhook shows it. */
 export interface DomainResource {
@@ -30,6 +31,12 @@ export interface DomainResource {
     nameservers: RecordStateDoc['nameservers'];
     /** When the record fails: the likely mistake and what to type where; null otherwise. */
     hint: string | null;
+    /** DKIM: the selector's place in a key rotation; only the active one signs. */
+    state?: DkimSelectorState;
+    /** DKIM: true once retired: the record may be removed from DNS. */
+    safeToRemove?: boolean;
+    /** DKIM, while retiring: when it retires. */
+    retiresAt?: string;
   }>;
   dmarc: { found: string | null; advice: string | null };
   verification: {
@@ -101,6 +108,12 @@ const domainRecordSchema = z.strictObject({
     .string()
     .nullable()
     .meta({ description: 'when the record fails and the likely mistake is known (zone doubled, CNAME instead of TXT, quoted or split wrongly, over the SPF lookup limit, …): what to fix, with the host label to type' }),
+  state: z
+    .enum(DKIM_SELECTOR_STATES)
+    .optional()
+    .meta({ description: 'DKIM: pending (rotation started), active (signs), retiring (still published for mail in flight), retired' }),
+  safeToRemove: z.boolean().optional().meta({ description: 'DKIM: true once retired: the record may be removed from DNS' }),
+  retiresAt: isoDate.optional().meta({ description: 'DKIM, while retiring: when it retires' }),
 });
 
 /** The JSON schema of DomainResource, for /openapi.json. */
@@ -189,7 +202,7 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
   const records: DomainResource['records'] = [
     { purpose: 'spf', type: 'TXT', name: doc.domain, host: recordHost(doc.domain, zone), value: spfRecordValue, strings: splitTxt(spfRecordValue), ...state(spf) },
   ];
-  for (const sel of doc.dkim.filter((s) => s.status !== 'retired')) {
+  for (const sel of doc.dkim) {
     const value = dkimValue(sel.keyType, sel.publicKey);
     const name = dkimRecordName(sel.selector, doc.domain);
     records.push({
@@ -202,6 +215,9 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
       value,
       strings: splitTxt(value),
       ...state(latest(doc, 'dkim', sel.selector)),
+      state: sel.status,
+      safeToRemove: sel.status === 'retired',
+      ...(sel.status === 'retiring' && sel.retiresAt ? { retiresAt: iso(sel.retiresAt)! } : {}),
     });
   }
   return {

@@ -152,6 +152,15 @@ export class DomainStore {
     return this.findById(id);
   }
 
+  /**
+   * Verified domains whose active DKIM key took over at `cutoff` or before and that have no
+   * rotation pending (DKIM_AUTO_ROTATE_AFTER_MS): a range on the indexed dkimRotatableSince,
+   * oldest first, which pending rotations (null) never match.
+   */
+  async findRotationDue(cutoff: Date, limit: number): Promise<DomainDoc[]> {
+    return this.model.find({ dkimRotatableSince: { $lte: cutoff }, status: 'verified' }).sort({ dkimRotatableSince: 1 }).limit(limit).lean<DomainDoc[]>();
+  }
+
   /** Deletes the account's domain; false when there was none. */
   async deleteForAccount(accountId: string, id: string): Promise<boolean> {
     const res = await this.model.deleteOne({ _id: id, accountId });

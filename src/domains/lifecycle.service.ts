@@ -8,7 +8,9 @@ import type { RedisLock } from '../queue/redis-lock';
 import type { DnsVerifier } from '../verification/dns-verifier';
 import type { CheckStore } from '../verification/check.store';
 import { domainLockKey, withDomainLock } from './domain-lock';
-import { applyCheck, INITIAL_CHECK_STATE, reopen, type StatePolicy } from './domain-state';
+import { applyCheck, INITIAL_CHECK_STATE, reopen, type DomainEventType, type StateDomain, type StatePolicy } from './domain-state';
+import { applyRotation, checkedSelectors, domainVerdict, rotatableSince, type RotationPolicy } from './dkim-rotation';
+import type { VerificationResult } from '../verification/verification-result';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { toDomainEventView, toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
@@ -22,6 +24,8 @@ export interface LifecycleOptions {
   /** Check history kept: by age, and by count per domain. */
   retention: { maxAgeMs: number; perDomain: number };
   verifyLimit: { max: number; windowMs: number };
+  /** DKIM key rotation (dkim-rotation.ts). */
+  rotation: RotationPolicy;
 }
 
 export type CheckOutcome = 'checked' | 'locked' | 'gone' | 'stale';
@@ -99,40 +103,53 @@ export class LifecycleService {
       const d = await this.domains.findById(domainId);
       if (!d) return 'gone';
       if (d.status === 'failed') return 'stale';
-      const target = { domain: d.domain, spfInclude: d.spfInclude, selectors: d.dkim.filter((s) => s.status !== 'retired') };
+      const target = { domain: d.domain, spfInclude: d.spfInclude, selectors: checkedSelectors(d.dkim) };
       const state = { ...d, checkState: d.checkState ?? INITIAL_CHECK_STATE };
       let result = await this.verifier.verify(target);
       let now = this.clock.now();
-      let t = applyCheck(state, result.verdict, now, this.options.policy);
-      if (t.changes.status === 'verified' && d.status !== 'verified') {
-        // A pass that would allow sending is asked again over TCP, which an off-path forger cannot answer.
+      let { rotation, verdict, t } = this.evaluate(d, state, result, now);
+      const activates = (r: typeof rotation) => r.events.some((e) => e.type === 'dkim.activated');
+      if ((t.changes.status === 'verified' && d.status !== 'verified') || activates(rotation)) {
+        // A pass that would allow sending, or switch signing to a new key, is asked again over
+        // TCP, which an off-path forger cannot answer.
+        const udp = { status: t.changes.status, activates: activates(rotation) };
         const confirmed = await this.verifier.verify(target, { transport: 'tcp' });
-        if (confirmed.verdict !== 'pass') {
-          this.logger.warn({ domainId: d._id, verdict: confirmed.verdict }, 'a UDP pass was not confirmed over TCP');
-        }
         result = { ...confirmed, durationMs: result.durationMs + confirmed.durationMs };
         now = this.clock.now();
-        t = applyCheck(state, result.verdict, now, this.options.policy);
+        ({ rotation, verdict, t } = this.evaluate(d, state, result, now));
+        if (t.changes.status !== udp.status || activates(rotation) !== udp.activates) {
+          this.logger.warn({ domainId: d._id, verdict: confirmed.verdict }, 'a UDP pass was not confirmed over TCP');
+        }
       }
-      const version = d.version + 1;
-      const outbox = [...(d.outbox ?? []), ...t.events.map((type) => ({ id: `${d._id}-${version}`, type, version, at: now }))];
-      const records: RecordStateDoc[] = result.records.map((r) => ({
-        purpose: r.purpose,
-        selector: r.selector,
-        status: r.status,
-        found: r.found,
-        reason: r.reason,
-        suggested: r.suggested,
-        warnings: r.warnings,
-        nameservers: r.nameservers,
-        hint: r.hint ?? null,
-      }));
+      // Each event has its own version, so that its id `{domainId}-{version}` is unique.
+      const events: Array<{ type: DomainEventType; selector?: string }> = [...t.events.map((type) => ({ type })), ...rotation.events];
+      const version = d.version + Math.max(1, events.length);
+      const outbox = [
+        ...(d.outbox ?? []),
+        ...events.map((e, i) => ({ id: `${d._id}-${d.version + 1 + i}`, version: d.version + 1 + i, at: now, ...e })),
+      ];
+      const checked = new Set(result.records.map((r) => r.selector));
+      const records: RecordStateDoc[] = [
+        ...result.records.map((r) => ({
+          purpose: r.purpose,
+          selector: r.selector,
+          status: r.status,
+          found: r.found,
+          reason: r.reason,
+          suggested: r.suggested,
+          warnings: r.warnings,
+          nameservers: r.nameservers,
+          hint: r.hint ?? null,
+        })),
+        // A retired selector is no longer checked: its last verdict stays on show.
+        ...d.records.filter((r) => r.purpose === 'dkim' && !checked.has(r.selector) && rotation.selectors.some((s) => s.selector === r.selector)),
+      ];
       await this.checks.insert({
         _id: newId('chk', now.getTime()),
         domainId: d._id,
         accountId: d.accountId,
         trigger,
-        verdict: result.verdict,
+        verdict,
         zone: result.zone,
         records: result.records,
         dmarc: result.dmarc,
@@ -141,8 +158,11 @@ export class LifecycleService {
         durationMs: Math.round(result.durationMs),
         createdAt: now,
       });
+      const rotationChanges = rotation.events.length ? { dkim: rotation.selectors } : {};
       const written = await this.domains.updateIfVersion(d._id, d.version, {
         ...t.changes,
+        ...rotationChanges,
+        dkimRotatableSince: rotatableSince(rotation.selectors),
         version,
         records,
         dmarc: result.dmarc,
@@ -154,16 +174,35 @@ export class LifecycleService {
       if (!written) return 'stale';
       // Trimming costs two queries, so it runs on every 50th check of a domain, not on each.
       if (t.changes.checkState.attempts % 50 === 0) await this.checks.trimDomain(d._id, this.options.retention.perDomain);
-      if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
+      if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, ...rotationChanges, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
       return 'checked';
     } finally {
       await this.lock.release(domainLockKey(domainId), token).catch(() => {});
     }
   }
 
-  /** Copies outbox events into `events` (idempotent by id), signals relays, then clears the outbox. */
-  private async publishOutbox(d: DomainDoc): Promise<void> {
-    const data = toDomainEventView(d);
+  /**
+   * The state machine and the rotation rules over one check's result: the rotation first,
+   * so that a selector activated by this check is the one whose record decides the verdict.
+   */
+  private evaluate(d: DomainDoc, state: StateDomain, result: VerificationResult, now: Date) {
+    const verdicts = new Map(result.records.filter((r) => r.purpose === 'dkim' && r.selector).map((r) => [r.selector!, r.status]));
+    const rotation = applyRotation(d.dkim, verdicts, now, this.options.rotation);
+    const verdict = domainVerdict(result.records, rotation.selectors);
+    const t = applyCheck(state, verdict, now, this.options.policy);
+    // The rotation's own cadence (a pending selector, a retirement due) where it is sooner.
+    const { nextCheckAt } = t.changes;
+    if (nextCheckAt && rotation.nextCheckAt && rotation.nextCheckAt < nextCheckAt) t.changes.nextCheckAt = rotation.nextCheckAt;
+    return { rotation, verdict, t };
+  }
+
+  /**
+   * Copies outbox events into `events` (idempotent by id), signals relays and workers
+   * (their cached decision and DKIM selectors), then clears the outbox. Call it under the
+   * domain's lock, right after writing the outbox.
+   */
+  async publishOutbox(d: DomainDoc): Promise<void> {
+    const view = toDomainEventView(d);
     for (const e of d.outbox) {
       const inserted = await this.events.insertOnce({
         _id: e.id,
@@ -171,7 +210,7 @@ export class LifecycleService {
         accountId: d.accountId,
         domainId: d._id,
         version: e.version,
-        data,
+        data: e.selector ? { ...view, selector: e.selector } : view,
         createdAt: e.at,
       });
       if (inserted) this.logger.info({ event: e.type, domainId: d._id, version: e.version }, 'domain event');
