@@ -10,7 +10,7 @@ import { AllowedIpService } from './allowed-ips/allowed-ip.service';
 import { SmtpUserService } from './smtp-users/smtp-user.service';
 import { SmtpUserStore } from './smtp-users/smtp-user.store';
 import { CheckStore } from './verification/check.store';
-import { randomJitter } from './domains/domain-state';
+import { DOMAIN_STATUSES, randomJitter } from './domains/domain-state';
 import { DomainService } from './domains/domain.service';
 import { EventStore } from './events/event.store';
 import { LifecycleService } from './domains/lifecycle.service';
@@ -32,7 +32,7 @@ import { DomainStore } from './domains/domain.store';
 import type { Server } from 'node:http';
 import { createHttpApp, createMetricsApp } from './http/app';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from '../workers';
-import { createHttpMetrics } from './http/metrics';
+import { createMetrics } from './http/metrics';
 import { DnsClient } from './dns/dns-client';
 import { NameserverDiscovery } from './dns/nameserver-discovery';
 import { RecursiveResolver } from './dns/recursive-resolver';
@@ -62,6 +62,7 @@ import { PolicyCache } from './relay/policy-cache';
 import { startRelayServer, type RunningRelay } from './relay/relay.server';
 import { RelayService } from './relay/relay.service';
 import { tlsSource } from './relay/tls';
+import { TrustedProxies } from './relay/proxy-protocol';
 import { DeliveryService } from './messages/delivery.service';
 import { DeliveryDomainCache } from './messages/delivery-domain-cache';
 import { DeliverySnapshots } from './queue/delivery-snapshots';
@@ -150,6 +151,16 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const suppressionStore = new SuppressionStore(mongo);
   await suppressionStore.init();
 
+  const queueConnection = createQueueConnection(config.redisUrl);
+  queueConnection.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
+  const queues = new QueueRegistry(queueConnection, config.queuePrefix);
+  // One registry for every role this process runs; the gauges read shared state on scrape.
+  const metrics = createMetrics({
+    defaults: options.defaultMetrics ?? false,
+    domainsByStatus: () => domainStore.countByStatus(DOMAIN_STATUSES),
+    queueStats: () => queues.stats(),
+  });
+
   const cipher = new KeyCipher([config.masterKey]);
   const accounts = new AccountService(accountStore, clock, config.adminApiKey);
   const notifier = new ChangeNotifier((channel, message) => redis.publish(channel, message), config.queuePrefix);
@@ -164,9 +175,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const approval = new ApprovalService(domainStore, clock, notifier, new RedisLock(redis, config.queuePrefix));
   const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock, notifier);
   const allowedIps = new AllowedIpService(domainStore, notifier, clock, new RedisLock(redis, config.queuePrefix));
-  const suppressions = new SuppressionService(suppressionStore, notifier, clock);
+  const suppressions = new SuppressionService(suppressionStore, notifier, clock, metrics);
 
-  const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
+  const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256, metrics });
   const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);
   const verifier = new DnsVerifier(dnsClient, recursive, new NameserverDiscovery(recursive, clock), {
     authPort: config.dns.authPort,
@@ -175,9 +186,6 @@ export async function createContainer(config: Config, logger: Logger, options: C
     allowPrivate: config.dns.allowPrivate,
   });
 
-  const queueConnection = createQueueConnection(config.redisUrl);
-  queueConnection.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
-  const queues = new QueueRegistry(queueConnection, config.queuePrefix);
   const deliverySnapshots = new DeliverySnapshots(redis, config.queuePrefix);
   const producer = new JobProducer(
     queues,
@@ -208,6 +216,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       sweepBatchSize: config.verification.sweepBatchSize,
       retention: { maxAgeMs: config.verification.checkRetentionMs, perDomain: config.verification.checkHistoryPerDomain },
       verifyLimit: { max: 5, windowMs: 60_000 },
+      metrics,
     },
   );
 
@@ -244,6 +253,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     },
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
     deliverySnapshots,
+    metrics,
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
@@ -273,6 +283,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     timeoutMs: 10_000,
     maxResponseBytes: 64 * 1024,
     lookup: options.webhookLookup,
+    metrics,
   });
 
   const probes = {
@@ -284,7 +295,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       await redis.ping();
     },
   };
-  const httpMetrics = createHttpMetrics(options.defaultMetrics ?? false);
+  const httpMetrics = metrics;
   const metricsPort = config.http.metricsPort;
   // METRICS_PORT equal to PORT is the default layout: /metrics stays on the API's port.
   const metricsApart = metricsPort !== undefined && !(metricsPort === config.http.port && metricsPort !== 0);
@@ -355,6 +366,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
       {
         host: config.smtp.host,
         port: config.smtp.port,
+        smtpsPort: config.smtp.smtpsPort,
+        trustedProxies: new TrustedProxies(config.smtp.proxyProtocolFrom),
+        metrics,
         hostname: config.smtp.hostname,
         maxMessageBytes: config.smtp.maxMessageBytes,
         maxConnectionsPerIp: 50,
@@ -366,6 +380,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     );
     return {
       port: server.port,
+      smtpsPort: server.smtpsPort,
       policy,
       reloadTls: () => server.reloadTls(),
       async close() {
@@ -528,6 +543,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     events: eventStore,
     checks: checkStore,
     http,
+    metrics,
     start,
     webhooks,
     webhookDeliveries,

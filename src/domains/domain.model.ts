@@ -163,6 +163,8 @@ schema.index({ accountId: 1, _id: 1 });
 schema.index({ nextCheckAt: 1 });
 // Outboxes left behind by a crash: a range on a Date, so nulls (empty outboxes) never match.
 schema.index({ outboxSince: 1 });
+// mailwarden_domains{status}: one count per status, answered from the index.
+schema.index({ status: 1 });
 
 export function domainModel(conn: Connection): Model<DomainDoc> {
   return conn.models.Domain ?? conn.model<DomainDoc>('Domain', schema);

@@ -14,6 +14,7 @@ import { toDomainEventView, toDomainResource, type DomainResource } from './doma
 import type { DomainStore } from './domain.store';
 import type { ChangeNotifier } from '../events/change-notifier';
 import type { EventStore } from '../events/event.store';
+import type { CheckMetrics } from '../http/metrics';
 
 export interface LifecycleOptions {
   policy: StatePolicy;
@@ -22,6 +23,8 @@ export interface LifecycleOptions {
   /** Check history kept: by age, and by count per domain. */
   retention: { maxAgeMs: number; perDomain: number };
   verifyLimit: { max: number; windowMs: number };
+  /** Checks by verdict and their duration (mailwarden_checks_total, mailwarden_check_duration_seconds). */
+  metrics?: CheckMetrics;
 }
 
 export type CheckOutcome = 'checked' | 'locked' | 'gone' | 'stale';
@@ -95,6 +98,8 @@ export class LifecycleService {
   async check(domainId: string, trigger: 'scheduled' | 'verify'): Promise<CheckOutcome> {
     const token = await this.lock.acquire(domainLockKey(domainId), LOCK_TTL_MS);
     if (!token) return 'locked';
+    // Every line about this check names its domain.
+    const log = this.logger.child({ domainId });
     try {
       const d = await this.domains.findById(domainId);
       if (!d) return 'gone';
@@ -108,12 +113,14 @@ export class LifecycleService {
         // A pass that would allow sending is asked again over TCP, which an off-path forger cannot answer.
         const confirmed = await this.verifier.verify(target, { transport: 'tcp' });
         if (confirmed.verdict !== 'pass') {
-          this.logger.warn({ domainId: d._id, verdict: confirmed.verdict }, 'a UDP pass was not confirmed over TCP');
+          log.warn({ verdict: confirmed.verdict }, 'a UDP pass was not confirmed over TCP');
         }
         result = { ...confirmed, durationMs: result.durationMs + confirmed.durationMs };
         now = this.clock.now();
         t = applyCheck(state, result.verdict, now, this.options.policy);
       }
+      this.options.metrics?.checks.inc({ verdict: result.verdict });
+      this.options.metrics?.checkDuration.observe({ verdict: result.verdict }, result.durationMs / 1000);
       const version = d.version + 1;
       const outbox = [...(d.outbox ?? []), ...t.events.map((type) => ({ id: `${d._id}-${version}`, type, version, at: now }))];
       const records: RecordStateDoc[] = result.records.map((r) => ({
@@ -152,6 +159,7 @@ export class LifecycleService {
       if (!written) return 'stale';
       // Trimming costs two queries, so it runs on every 50th check of a domain, not on each.
       if (t.changes.checkState.attempts % 50 === 0) await this.checks.trimDomain(d._id, this.options.retention.perDomain);
+      if (t.changes.status && t.changes.status !== d.status) log.info({ from: d.status, to: t.changes.status, verdict: result.verdict }, 'domain status changed');
       if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
       return 'checked';
     } finally {

@@ -28,6 +28,8 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     QUEUE_PREFIX: `{${uniqueName('mwt')}}`,
     // Tests send in bursts; the per-domain rate is tested with limits set through the admin route.
     DEFAULT_RATE_PER_SECOND: '10000',
+    // The implicit-TLS listener of a started relay takes a free port, like SMTP_PORT 0 does.
+    SMTPS_PORT: '0',
     ...overrides,
   };
 }
