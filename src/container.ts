@@ -109,6 +109,8 @@ export interface ContainerOptions {
   jitter?: (ms: number) => number;
   /** Collect process-wide default metrics (off in tests, where many containers share a process). */
   defaultMetrics?: boolean;
+  /** How long a metrics scrape reuses its store and queue counts (15 s; tests pass 0). */
+  metricsSourceCacheMs?: number;
 }
 
 /**
@@ -157,6 +159,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
   // One registry for every role this process runs; the gauges read shared state on scrape.
   const metrics = createMetrics({
     defaults: options.defaultMetrics ?? false,
+    sourceCacheMs: options.metricsSourceCacheMs,
     domainsByStatus: () => domainStore.countByStatus(DOMAIN_STATUSES),
     queueStats: () => queues.stats(),
   });
