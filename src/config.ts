@@ -310,6 +310,8 @@ export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): Config {
+  // An empty variable is an unset one (compose writes `${X:-}` as ""), defaults included.
+  env = Object.fromEntries(Object.entries(env).filter(([, v]) => unset(v) !== undefined));
   const production = env.NODE_ENV === 'production';
   const parsed = buildSchema(production, () => resolvConfNameservers(read), Boolean(unset(env.SMARTHOST_URL))).safeParse(env);
   const problems = parsed.success
