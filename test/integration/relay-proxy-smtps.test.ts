@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { connect } from 'node:net';
 import { Command, IPv4Address, IPv4ProxyAddress, TransportProtocol, V2ProxyProtocol } from 'proxy-protocol-js';
 import { plainMessage, startRelayFixture, type RelayFixture } from '../support/relay-fixture';
@@ -27,9 +28,17 @@ async function throughBalancer(port: number, header: string | Uint8Array, tls = 
 }
 
 let f: RelayFixture;
+/** The relay's log lines, parsed. */
+const logLines: Array<Record<string, unknown>> = [];
+const logTo = new Writable({
+  write(chunk, _enc, done) {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+    done();
+  },
+});
 
 beforeAll(async () => {
-  f = await startRelayFixture({ SMTP_PROXY_PROTOCOL_FROM: `${BALANCER}/32` }, ['127.0.0.1/32', '198.51.100.0/24']);
+  f = await startRelayFixture({ SMTP_PROXY_PROTOCOL_FROM: `${BALANCER}/32`, LOG_LEVEL: 'info' }, ['127.0.0.1/32', '198.51.100.0/24'], '127.0.0.1', { logTo });
 });
 
 afterAll(async () => {
@@ -77,6 +86,11 @@ describe('PROXY protocol from SMTP_PROXY_PROTOCOL_FROM', () => {
     const locked = await throughBalancer(f.relay.port, v1(attacker, 41010));
     expect((await locked.client.login(f.username, f.password)).raw).toBe('535 5.7.8 Authentication failed');
     await locked.client.quit();
+
+    // The log names the client, never the balancer.
+    const failures = logLines.filter((l) => l.msg === 'smtp auth failed' || String(l.msg).startsWith('smtp auth refused'));
+    expect(failures.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(failures.map((l) => l.ip))).toEqual(new Set([attacker]));
 
     // Another client behind the same balancer is not locked out.
     const other = await throughBalancer(f.relay.port, v1('198.51.100.21'));
