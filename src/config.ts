@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseDurationList } from './duration';
 
@@ -94,6 +95,22 @@ const ipList = z.preprocess(
   }),
 );
 
+/** CIDRs (or single addresses), comma-separated: the peers trusted to send a PROXY header. */
+const cidrList = z.preprocess(
+  (v) => (v === undefined ? '' : v),
+  z.string().transform((v, ctx) => {
+    const cidrs = v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    for (const c of cidrs) {
+      const ok = c.includes('/') ? ipaddr.isValidCIDR(c) : isIP(c) !== 0;
+      if (!ok) ctx.addIssue({ code: 'custom', message: `"${c}" is not a CIDR or an IP address` });
+    }
+    return cidrs;
+  }),
+);
+
 const durationList = z.string().transform((v, ctx) => {
   try {
     return parseDurationList(v);
@@ -116,6 +133,12 @@ function buildSchema(production: boolean, defaultResolvers: () => string, smarth
       HOST: text().default('0.0.0.0'),
       SMTP_PORT: port().default(production ? 587 : 2587),
       SMTP_HOST: text().default('0.0.0.0'),
+      SMTPS_PORT: port().default(production ? 465 : 2465),
+      SMTP_PROXY_PROTOCOL_FROM: cidrList,
+      BOUNCE_SMTP_PORT: port().default(production ? 25 : 2525),
+      RETURN_PATH_MX_HOST: text()
+        .optional()
+        .refine((v) => v === undefined || hostnameRe.test(v), 'must be a host name'),
       MONGODB_URI: text().refine((v) => /^mongodb(\+srv)?:\/\//.test(v), 'must be a mongodb:// URI'),
       REDIS_URL: text().refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
       MASTER_KEY: masterKey,
@@ -210,13 +233,18 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
     http: { port: e.PORT, host: e.HOST, metricsPort: e.METRICS_PORT },
     smtp: {
       port: e.SMTP_PORT,
+      /** Implicit TLS (SMTPS_PORT, 465): the same relay, TLS from the first byte. */
+      smtpsPort: e.SMTPS_PORT,
       host: e.SMTP_HOST,
+      /** Load balancers whose PROXY header (v1 or v2) gives the client's address. */
+      proxyProtocolFrom: e.SMTP_PROXY_PROTOCOL_FROM,
       hostname: e.RELAY_HOSTNAME,
       maxMessageBytes: e.SMTP_MAX_MESSAGE_BYTES,
       maxClients: e.SMTP_MAX_CLIENTS,
       tlsCertFile: e.TLS_CERT_FILE,
       tlsKeyFile: e.TLS_KEY_FILE,
     },
+    bounce: { port: e.BOUNCE_SMTP_PORT, returnPathMxHost: e.RETURN_PATH_MX_HOST },
     mongodbUri: e.MONGODB_URI,
     redisUrl: e.REDIS_URL,
     masterKey: Buffer.from(e.MASTER_KEY, 'base64'),
@@ -287,6 +315,8 @@ export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): Config {
+  // An empty variable is an unset one (compose writes `${X:-}` as ""), defaults included.
+  env = Object.fromEntries(Object.entries(env).filter(([, v]) => unset(v) !== undefined));
   const production = env.NODE_ENV === 'production';
   const parsed = buildSchema(production, () => resolvConfNameservers(read), Boolean(unset(env.SMARTHOST_URL))).safeParse(env);
   const problems = parsed.success

@@ -10,7 +10,7 @@ import { AllowedIpService } from './allowed-ips/allowed-ip.service';
 import { SmtpUserService } from './smtp-users/smtp-user.service';
 import { SmtpUserStore } from './smtp-users/smtp-user.store';
 import { CheckStore } from './verification/check.store';
-import { randomJitter } from './domains/domain-state';
+import { DOMAIN_STATUSES, randomJitter } from './domains/domain-state';
 import { DomainService } from './domains/domain.service';
 import { EventStore } from './events/event.store';
 import { LifecycleService } from './domains/lifecycle.service';
@@ -32,7 +32,7 @@ import { DomainStore } from './domains/domain.store';
 import type { Server } from 'node:http';
 import { createHttpApp, createMetricsApp } from './http/app';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from '../workers';
-import { createHttpMetrics } from './http/metrics';
+import { createMetrics } from './http/metrics';
 import { DnsClient } from './dns/dns-client';
 import { NameserverDiscovery } from './dns/nameserver-discovery';
 import { RecursiveResolver } from './dns/recursive-resolver';
@@ -64,6 +64,7 @@ import { PolicyCache } from './relay/policy-cache';
 import { startRelayServer, type RunningRelay } from './relay/relay.server';
 import { RelayService } from './relay/relay.service';
 import { tlsSource } from './relay/tls';
+import { TrustedProxies } from './relay/proxy-protocol';
 import { DeliveryService } from './messages/delivery.service';
 import { DeliveryDomainCache } from './messages/delivery-domain-cache';
 import { DeliverySnapshots } from './queue/delivery-snapshots';
@@ -110,6 +111,8 @@ export interface ContainerOptions {
   jitter?: (ms: number) => number;
   /** Collect process-wide default metrics (off in tests, where many containers share a process). */
   defaultMetrics?: boolean;
+  /** How long a metrics scrape reuses its store and queue counts (15 s; tests pass 0). */
+  metricsSourceCacheMs?: number;
 }
 
 /**
@@ -152,6 +155,17 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const suppressionStore = new SuppressionStore(mongo);
   await suppressionStore.init();
 
+  const queueConnection = createQueueConnection(config.redisUrl);
+  queueConnection.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
+  const queues = new QueueRegistry(queueConnection, config.queuePrefix);
+  // One registry for every role this process runs; the gauges read shared state on scrape.
+  const metrics = createMetrics({
+    defaults: options.defaultMetrics ?? false,
+    sourceCacheMs: options.metricsSourceCacheMs,
+    domainsByStatus: () => domainStore.countByStatus(DOMAIN_STATUSES),
+    queueStats: () => queues.stats(),
+  });
+
   const cipher = new KeyCipher([config.masterKey]);
   const accounts = new AccountService(accountStore, clock, config.adminApiKey);
   const notifier = new ChangeNotifier((channel, message) => redis.publish(channel, message), config.queuePrefix);
@@ -166,9 +180,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const approval = new ApprovalService(domainStore, clock, notifier, new RedisLock(redis, config.queuePrefix));
   const smtpUsers = new SmtpUserService(domainStore, smtpUserStore, clock, notifier);
   const allowedIps = new AllowedIpService(domainStore, notifier, clock, new RedisLock(redis, config.queuePrefix));
-  const suppressions = new SuppressionService(suppressionStore, notifier, clock);
+  const suppressions = new SuppressionService(suppressionStore, notifier, clock, metrics);
 
-  const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256 });
+  const dnsClient = new DnsClient({ timeoutMs: config.dns.timeoutMs, retries: 1, maxConcurrent: 256, metrics });
   const recursive = new RecursiveResolver(dnsClient, config.dns.resolvers);
   const verifier = new DnsVerifier(dnsClient, recursive, new NameserverDiscovery(recursive, clock), {
     authPort: config.dns.authPort,
@@ -177,9 +191,6 @@ export async function createContainer(config: Config, logger: Logger, options: C
     allowPrivate: config.dns.allowPrivate,
   });
 
-  const queueConnection = createQueueConnection(config.redisUrl);
-  queueConnection.on('error', (err) => logger.warn({ err: err.message }, 'queue redis connection error'));
-  const queues = new QueueRegistry(queueConnection, config.queuePrefix);
   const deliverySnapshots = new DeliverySnapshots(redis, config.queuePrefix);
   const producer = new JobProducer(
     queues,
@@ -217,6 +228,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       retention: { maxAgeMs: config.verification.checkRetentionMs, perDomain: config.verification.checkHistoryPerDomain },
       verifyLimit: { max: 5, windowMs: 60_000 },
       rotation: dkimRotationPolicy,
+      metrics,
     },
   );
   const dkimRotation = new DkimRotationService(domainStore, lifecycle, cipher, new RedisLock(redis, config.queuePrefix), clock, logger, {
@@ -258,6 +270,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     },
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
     deliverySnapshots,
+    metrics,
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
@@ -287,6 +300,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     timeoutMs: 10_000,
     maxResponseBytes: 64 * 1024,
     lookup: options.webhookLookup,
+    metrics,
   });
 
   const probes = {
@@ -298,7 +312,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       await redis.ping();
     },
   };
-  const httpMetrics = createHttpMetrics(options.defaultMetrics ?? false);
+  const httpMetrics = metrics;
   const metricsPort = config.http.metricsPort;
   // METRICS_PORT equal to PORT is the default layout: /metrics stays on the API's port.
   const metricsApart = metricsPort !== undefined && !(metricsPort === config.http.port && metricsPort !== 0);
@@ -370,6 +384,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
       {
         host: config.smtp.host,
         port: config.smtp.port,
+        smtpsPort: config.smtp.smtpsPort,
+        trustedProxies: new TrustedProxies(config.smtp.proxyProtocolFrom),
+        metrics,
         hostname: config.smtp.hostname,
         maxMessageBytes: config.smtp.maxMessageBytes,
         maxConnectionsPerIp: 50,
@@ -381,6 +398,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     );
     return {
       port: server.port,
+      smtpsPort: server.smtpsPort,
       policy,
       reloadTls: () => server.reloadTls(),
       async close() {
@@ -544,6 +562,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     events: eventStore,
     checks: checkStore,
     http,
+    metrics,
     start,
     webhooks,
     webhookDeliveries,

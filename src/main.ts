@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { createContainer, ROLES, type Container, type Role, type RoleHandle, type RunningRelayRole, type RunningRoles } from './container';
 import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
-import { createLogger } from './logger';
+import { createLogger, wantsPrettyLogs } from './logger';
 import { stopWithin } from './shutdown';
 
 export { ROLES, type Role };
@@ -12,6 +12,8 @@ export interface MainIo {
   stderr: (s: string) => void;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
   stopSignal: Promise<string>;
+  /** stdout is a terminal: outside production the logs are then human-readable (pino-pretty). */
+  stdoutIsTTY?: boolean;
   /** Registers what to do when the process is asked to reload (SIGHUP): re-read the relay's certificate. */
   onReload?: (handler: () => Promise<void>) => void;
 }
@@ -40,7 +42,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
         MASTER_KEY: env.MASTER_KEY || Buffer.alloc(32).toString('base64'),
         ADMIN_API_KEY: env.ADMIN_API_KEY || 'x'.repeat(32),
       });
-      const bootLog = createLogger(env.LOG_LEVEL || 'info');
+      const bootLog = createLogger(env.LOG_LEVEL || 'info', undefined, { pretty: wantsPrettyLogs(env, io.stdoutIsTTY ?? false) });
       dev = await prepareDevEnvironment(env, (m) => bootLog.info(m), io.stdout);
       config = loadConfig(dev.env);
       for (const f of dev.filled) bootLog.info({ filled: f }, 'development: filled in a missing setting');
@@ -55,7 +57,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return 1;
   }
 
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { pretty: wantsPrettyLogs(env, io.stdoutIsTTY ?? false) });
   let container: Container;
   try {
     container = await createContainer(config, logger, { defaultMetrics: true });
@@ -115,6 +117,7 @@ if (require.main === module) {
   main(process.argv.slice(2), process.env, {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
+    stdoutIsTTY: process.stdout.isTTY === true,
     stopSignal,
     onReload: (handler) => process.on('SIGHUP', () => void handler()),
   }).then(

@@ -76,7 +76,8 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
     new Worker(QUEUES.webhookDispatch, webhookDispatchProcessor(webhooks), { ...common, concurrency: 5 }),
   ];
   for (const w of workers) {
-    w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err: err.message }, 'job failed'));
+    // A message's job names its queueId, a check's its domain id, like every other line about them.
+    w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, ...subjectOf(job?.data), err: err.message }, 'job failed'));
     w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'worker error'));
   }
   await producer.scheduleSweep(config.verification.sweepIntervalMs);
@@ -91,4 +92,11 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
       connection.disconnect();
     },
   };
+}
+
+/** The message or domain a job is about, as its log fields. */
+function subjectOf(data: unknown): { queueId?: string; domainId?: string } {
+  if (!data || typeof data !== 'object') return {};
+  const { queueId, domainId } = data as Record<string, unknown>;
+  return { ...(typeof queueId === 'string' ? { queueId } : {}), ...(typeof domainId === 'string' ? { domainId } : {}) };
 }

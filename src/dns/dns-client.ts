@@ -4,6 +4,7 @@ import { connect, isIPv6 } from 'node:net';
 import dnsPacket, { type Answer, type DecodedPacket, type RecordType } from 'dns-packet';
 import ipaddr from 'ipaddr.js';
 import { Semaphore } from './semaphore';
+import type { DnsMetrics } from '../http/metrics';
 
 /** A DNS server to ask. */
 export interface DnsServer {
@@ -40,6 +41,8 @@ export interface DnsClientOptions {
   retries?: number;
   /** Queries in flight at once (and so UDP sockets open at once). */
   maxConcurrent?: number;
+  /** Counts each query's outcome (mailwarden_dns_queries_total). */
+  metrics?: DnsMetrics;
 }
 
 const UDP_PAYLOAD = 1232;
@@ -95,7 +98,13 @@ export class DnsClient {
 
   /** Asks `server` for `name`/`type`; never throws. */
   query(name: string, type: RecordType, server: DnsServer, opts: QueryOptions): Promise<DnsOutcome> {
-    return this.limiter.run(() => this.exchange(canonicalName(name), type, server, opts));
+    const outcome = this.limiter.run(() => this.exchange(canonicalName(name), type, server, opts));
+    const metrics = this.options.metrics;
+    if (!metrics) return outcome;
+    return outcome.then((o) => {
+      metrics.dnsQueries.inc({ outcome: o.kind });
+      return o;
+    });
   }
 
   private async exchange(name: string, type: RecordType, server: DnsServer, opts: QueryOptions): Promise<DnsOutcome> {

@@ -194,6 +194,8 @@ schema.index({ nextCheckAt: 1 });
 schema.index({ outboxSince: 1 });
 // The auto-rotation sweep: a range on a Date, so pending rotations (null) never match.
 schema.index({ dkimRotatableSince: 1 });
+// mailwarden_domains{status}: one count per status, answered from the index.
+schema.index({ status: 1 });
 
 export function domainModel(conn: Connection): Model<DomainDoc> {
   return conn.models.Domain ?? conn.model<DomainDoc>('Domain', schema);

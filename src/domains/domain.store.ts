@@ -33,6 +33,12 @@ export class DomainStore {
     return this.model.countDocuments({ accountId });
   }
 
+  /** Domains per status, for the metrics scrape (the status index answers each count). */
+  async countByStatus(statuses: readonly string[]): Promise<Record<string, number>> {
+    const counts = await Promise.all(statuses.map((status) => this.model.countDocuments({ status })));
+    return Object.fromEntries(statuses.map((s, i) => [s, counts[i]]));
+  }
+
   async findForAccount(accountId: string, id: string): Promise<DomainDoc | null> {
     return this.model.findOne({ _id: id, accountId }).lean<DomainDoc>();
   }

@@ -16,6 +16,7 @@ import { toDomainEventView, toDomainResource, type DomainResource } from './doma
 import type { DomainStore } from './domain.store';
 import type { ChangeNotifier } from '../events/change-notifier';
 import type { EventStore } from '../events/event.store';
+import type { CheckMetrics } from '../http/metrics';
 
 export interface LifecycleOptions {
   policy: StatePolicy;
@@ -26,6 +27,8 @@ export interface LifecycleOptions {
   verifyLimit: { max: number; windowMs: number };
   /** DKIM key rotation (dkim-rotation.ts). */
   rotation: RotationPolicy;
+  /** Checks by verdict and their duration (mailwarden_checks_total, mailwarden_check_duration_seconds). */
+  metrics?: CheckMetrics;
 }
 
 export type CheckOutcome = 'checked' | 'locked' | 'gone' | 'stale';
@@ -99,6 +102,8 @@ export class LifecycleService {
   async check(domainId: string, trigger: 'scheduled' | 'verify'): Promise<CheckOutcome> {
     const token = await this.lock.acquire(domainLockKey(domainId), LOCK_TTL_MS);
     if (!token) return 'locked';
+    // Every line about this check names its domain.
+    const log = this.logger.child({ domainId });
     try {
       const d = await this.domains.findById(domainId);
       if (!d) return 'gone';
@@ -118,9 +123,11 @@ export class LifecycleService {
         now = this.clock.now();
         ({ rotation, verdict, t } = this.evaluate(d, state, result, now));
         if (t.changes.status !== udp.status || activates(rotation) !== udp.activates) {
-          this.logger.warn({ domainId: d._id, verdict: confirmed.verdict }, 'a UDP pass was not confirmed over TCP');
+          log.warn({ verdict: confirmed.verdict }, 'a UDP pass was not confirmed over TCP');
         }
       }
+      this.options.metrics?.checks.inc({ verdict });
+      this.options.metrics?.checkDuration.observe({ verdict }, result.durationMs / 1000);
       // Each event has its own version, so that its id `{domainId}-{version}` is unique.
       const events: Array<{ type: DomainEventType; selector?: string }> = [...t.events.map((type) => ({ type })), ...rotation.events];
       const version = d.version + Math.max(1, events.length);
@@ -174,6 +181,7 @@ export class LifecycleService {
       if (!written) return 'stale';
       // Trimming costs two queries, so it runs on every 50th check of a domain, not on each.
       if (t.changes.checkState.attempts % 50 === 0) await this.checks.trimDomain(d._id, this.options.retention.perDomain);
+      if (t.changes.status && t.changes.status !== d.status) log.info({ from: d.status, to: t.changes.status, verdict }, 'domain status changed');
       if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, ...rotationChanges, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
       return 'checked';
     } finally {

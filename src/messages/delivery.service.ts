@@ -4,6 +4,7 @@ import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { EventStore } from '../events/event.store';
 import { ValidationError } from '../errors';
+import type { DeliveryMetrics } from '../http/metrics';
 import type { Logger } from '../logger';
 import type { RedisLock } from '../queue/redis-lock';
 import type { DkimSelectorDoc } from '../domains/domain.model';
@@ -126,6 +127,8 @@ export class DeliveryService {
     private readonly dispatchEvents: (eventIds: string[]) => Promise<void>,
     /** The snapshots the relay put beside new delivery jobs (DeliverySnapshots). */
     private readonly snapshots?: { take(queueId: string): Promise<DeliverySnapshot | undefined> },
+    /** Messages by status, recipients by outcome, delivery latency. */
+    private readonly metrics?: DeliveryMetrics,
   ) {}
 
   /**
@@ -306,6 +309,7 @@ export class DeliveryService {
     });
     // Not written: another run finished it first, and that run inserts the events.
     if (!written) return 'already_finished';
+    this.observe(msg, status, updates, now);
     const after: MessageDoc = { ...msg, status, recipients, attempts: [...(msg.attempts ?? []), attempt], deliveredAt, ...(extra.hold ? { hold: extra.hold } : {}) };
     const previous = new Map(before.map((r) => [r.address, r.status]));
     const news = final ? recipients : [...changed.values()];
@@ -317,6 +321,18 @@ export class DeliveryService {
     if (status === 'deferred' || status === 'queued') throw new DeliveryDeferredError(msg._id, `${msg._id}: deferred: ${attempt.response}`);
     if (status === 'failed') throw new DeliveryFailedError(msg._id, `${msg._id}: reached no recipient: ${attempt.response}`);
     return status;
+  }
+
+  /** Moves the delivery metrics by one written attempt. */
+  private observe(msg: MessageDoc, status: DerivedMessageStatus, updates: RecipientUpdate[], now: Date): void {
+    const m = this.metrics;
+    if (!m) return;
+    if (status !== msg.status) m.messages.inc({ status });
+    const acceptedAt = new Date(msg.createdAt).getTime();
+    for (const u of updates) {
+      m.recipients.inc({ outcome: u.status });
+      if (u.status === 'delivered') m.deliveryLatency.observe(Math.max(0, now.getTime() - acceptedAt) / 1000);
+    }
   }
 
   /**

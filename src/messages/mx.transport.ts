@@ -136,7 +136,7 @@ export class MxTransport {
     );
     const count = (o: string) => results.filter((r) => r.outcome === o).length;
     this.logger.info(
-      { envelopeId: msg.envelopeId, domain, remoteHost: results[0]?.remoteHost ?? null, delivered: count('delivered'), deferred: count('deferred'), bounced: count('bounced') },
+      { queueId: msg.envelopeId, domain, remoteHost: results[0]?.remoteHost ?? null, delivered: count('delivered'), deferred: count('deferred'), bounced: count('bounced') },
       'mx delivery',
     );
     return results;

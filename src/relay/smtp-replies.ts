@@ -29,6 +29,8 @@ export const REPLIES = {
   tooManyConnections: () => new SmtpRejection(421, '4.7.0 Too many connections from your address, try again later'),
   /** An authenticated session whose SMTP user was deleted or whose address is no longer allowed. */
   authorityWithdrawn: () => new SmtpRejection(421, '4.7.0 Authorization withdrawn, closing connection'),
+  /** A PROXY header from an address outside SMTP_PROXY_PROTOCOL_FROM; 421 closes the connection. */
+  proxyHeaderNotTrusted: () => new SmtpRejection(421, '4.7.0 PROXY header not accepted from this address'),
   recipientSuppressed: () => new SmtpRejection(550, '5.1.1 Recipient address is suppressed'),
   rateExceeded: () => new SmtpRejection(451, '4.7.1 Sending rate exceeded, try again later'),
   dailyQuotaExceeded: () => new SmtpRejection(452, '4.5.3 Daily sending quota exceeded'),

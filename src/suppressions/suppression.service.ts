@@ -6,6 +6,7 @@ import { normalizeEmailAddress } from './email-address';
 import type { SmtpReplyDoc, SuppressionDoc, SuppressionReason } from './suppression.model';
 import { toSuppressionResource, type SuppressionResource } from './suppression.resource';
 import type { SuppressionStore, SuppressionUpdate } from './suppression.store';
+import type { SuppressionMetrics } from '../http/metrics';
 
 export interface SuppressionPage {
   data: SuppressionResource[];
@@ -41,6 +42,8 @@ export class SuppressionService {
     private readonly store: SuppressionStore,
     private readonly notifier: ChangeNotifier,
     private readonly clock: Clock,
+    /** Addresses added, by reason (mailwarden_suppressions_added_total). */
+    private readonly metrics?: SuppressionMetrics,
   ) {}
 
   /** A page of the account's entries in force, in address order; pass nextCursor as `after` for the next page. */
@@ -119,6 +122,7 @@ export class SuppressionService {
       try {
         await this.store.insert(doc);
         await this.notifier.suppressionChanged(accountId, address);
+        this.metrics?.suppressions.inc({ reason });
         return { created: true, doc };
       } catch (err) {
         if (!isDuplicateKeyError(err) || attempt >= 3) throw err;
@@ -133,6 +137,7 @@ export class SuppressionService {
       const updated = await this.store.update(accountId, address, set);
       if (!updated) continue;
       await this.notifier.suppressionChanged(accountId, address);
+      if (renewed) this.metrics?.suppressions.inc({ reason });
       return { created: renewed, doc: updated };
     }
   }

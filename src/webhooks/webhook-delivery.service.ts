@@ -1,6 +1,7 @@
 import type { Clock } from '../clock';
 import type { EventStore } from '../events/event.store';
 import { newId } from '../ids';
+import type { WebhookMetrics } from '../http/metrics';
 import type { Logger } from '../logger';
 import { sendWebhook, WebhookUrlRefusedError, type HostLookup } from './ssrf-guard';
 import { webhookHeaders } from './webhook-signature';
@@ -17,6 +18,8 @@ export interface WebhookDeliveryOptions {
   maxResponseBytes: number;
   /** Host resolution at send time (default: the system resolver); tests point it at their DNS. */
   lookup?: HostLookup;
+  /** Attempts by outcome (mailwarden_webhook_deliveries_total). */
+  metrics?: WebhookMetrics;
 }
 
 export type WebhookOutcome = 'delivered' | 'skipped';
@@ -43,8 +46,9 @@ export class WebhookDeliveryService {
     const body = JSON.stringify({ type: event.type, timestamp: new Date(event.createdAt).toISOString(), version: event.version, data: event.data });
     const headers = webhookHeaders(this.webhooks.openSecrets(w), eventId, Math.floor(this.clock.now().getTime() / 1000), body);
     const last = attempt.attemptsMade + 1 >= attempt.maxAttempts;
-    const log = (outcome: 'delivered' | 'retrying' | 'failed' | 'disabled', statusCode: number | null, latencyMs: number, error: string | null) =>
-      this.store.recordDelivery({
+    const log = (outcome: 'delivered' | 'retrying' | 'failed' | 'disabled', statusCode: number | null, latencyMs: number, error: string | null) => {
+      this.options.metrics?.webhookDeliveries.inc({ outcome });
+      return this.store.recordDelivery({
         _id: newId('wdl'),
         webhookId,
         accountId: w.accountId,
@@ -57,6 +61,7 @@ export class WebhookDeliveryService {
         outcome,
         createdAt: this.clock.now(),
       });
+    };
 
     let status: number;
     let latencyMs = 0;

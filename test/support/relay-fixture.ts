@@ -1,7 +1,7 @@
 import request from 'supertest';
-import type { ContainerOptions, RunningRelayRole } from '../../src/container';
+import type { RunningRelayRole } from '../../src/container';
 import { createAccount, registerDomain, type TestAccount } from './factories';
-import { createTestContainer, type TestContainer } from './services';
+import { createTestContainer, type TestContainer, type TestContainerOptions } from './services';
 import { SmtpTestClient } from './smtp-client';
 
 /** A running relay with one verified, approved domain and one SMTP user. */
@@ -27,7 +27,7 @@ export async function startRelayFixture(
   overrides: Record<string, string> = {},
   cidrs: string[] = ['127.0.0.0/24'],
   clientIp = '127.0.0.1',
-  options: ContainerOptions = {},
+  options: TestContainerOptions = {},
 ): Promise<RelayFixture> {
   const c = await createTestContainer({ SMTP_PORT: '0', SMTP_HOST: '127.0.0.1', ...overrides }, options);
   const relay = await c.start('relay');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config';
 import { createContainer, type Container, type ContainerOptions } from '../../src/container';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/logger';
 
 export const ADMIN_KEY = `mwa_test_${'a'.repeat(40)}`;
@@ -28,6 +29,8 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     QUEUE_PREFIX: `{${uniqueName('mwt')}}`,
     // Tests send in bursts; the per-domain rate is tested with limits set through the admin route.
     DEFAULT_RATE_PER_SECOND: '10000',
+    // The implicit-TLS listener of a started relay takes a free port, like SMTP_PORT 0 does.
+    SMTPS_PORT: '0',
     ...overrides,
   };
 }
@@ -37,14 +40,19 @@ export interface TestContainer extends Container {
   dispose(): Promise<void>;
 }
 
+export interface TestContainerOptions extends ContainerOptions {
+  /** Where the container's log lines go (with LOG_LEVEL set), for tests that read them. */
+  logTo?: DestinationStream;
+}
+
 /** A container on a database of its own. */
 export async function createTestContainer(
   overrides: Record<string, string | undefined> = {},
-  options: ContainerOptions = {},
+  { logTo, ...options }: TestContainerOptions = {},
 ): Promise<TestContainer> {
   const config: Config = loadConfig(testEnv(overrides));
   const dbName = options.dbName ?? uniqueName('t');
-  const container = await createContainer(config, createLogger(config.logLevel), { ...options, dbName });
+  const container = await createContainer(config, createLogger(config.logLevel, logTo), { ...options, dbName });
   return Object.assign(container, {
     async dispose() {
       await container.mongo.dropDatabase().catch(() => {});

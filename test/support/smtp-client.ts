@@ -25,12 +25,29 @@ export class SmtpTestClient {
     this.attach(socket);
   }
 
-  static async connect(port: number, options: { host?: string; localAddress?: string } = {}): Promise<{ client: SmtpTestClient; greeting: SmtpReply }> {
-    const socket = connect({ port, host: options.host ?? '127.0.0.1', localAddress: options.localAddress });
+  /**
+   * Connects and reads the greeting. `preamble` is written as soon as the TCP connection
+   * stands (a load balancer's PROXY header); `tls` then starts TLS at once (implicit TLS, port 465).
+   */
+  static async connect(
+    port: number,
+    options: { host?: string; localAddress?: string; preamble?: string | Uint8Array; tls?: boolean } = {},
+  ): Promise<{ client: SmtpTestClient; greeting: SmtpReply }> {
+    const plain = connect({ port, host: options.host ?? '127.0.0.1', localAddress: options.localAddress });
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
+      plain.once('connect', resolve);
+      plain.once('error', reject);
     });
+    if (options.preamble) plain.write(options.preamble);
+    let socket: Socket | TLSSocket = plain;
+    if (options.tls) {
+      const secure = tlsConnect({ socket: plain, rejectUnauthorized: false });
+      await new Promise<void>((resolve, reject) => {
+        secure.once('secureConnect', resolve);
+        secure.once('error', reject);
+      });
+      socket = secure;
+    }
     const client = new SmtpTestClient(socket);
     return { client, greeting: await client.next() };
   }

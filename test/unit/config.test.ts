@@ -179,4 +179,26 @@ describe('loadConfig', () => {
     const problems = problemsOf({ ...good, MAX_DOMAINS_PER_ACCOUNT: '0', MAX_WEBHOOKS_PER_ACCOUNT: 'many', API_RATE_PER_SECOND: '0', API_RATE_BURST: '-1' });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['API_RATE_BURST', 'API_RATE_PER_SECOND', 'MAX_DOMAINS_PER_ACCOUNT', 'MAX_WEBHOOKS_PER_ACCOUNT']);
   });
+  it('reads the relay ports and the PROXY protocol networks (issue 13)', () => {
+    const dev = loadConfig(good, noResolvConf);
+    expect(dev.smtp).toMatchObject({ smtpsPort: 2465, proxyProtocolFrom: [] });
+    expect(dev.bounce).toEqual({ port: 2525, returnPathMxHost: undefined });
+    const prod = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production', SMTP_PROXY_PROTOCOL_FROM: '10.0.0.0/8, 2001:db8::/32,192.0.2.7', RETURN_PATH_MX_HOST: 'bounces.example.net' }, noResolvConf);
+    expect(prod.smtp).toMatchObject({ port: 587, smtpsPort: 465, proxyProtocolFrom: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'] });
+    expect(prod.bounce).toEqual({ port: 25, returnPathMxHost: 'bounces.example.net' });
+    expect(problemsOf({ ...good, SMTP_PROXY_PROTOCOL_FROM: '10.0.0.0/33,lb.example', SMTPS_PORT: '70000' })).toEqual(
+      expect.arrayContaining([
+        'SMTP_PROXY_PROTOCOL_FROM: "10.0.0.0/33" is not a CIDR or an IP address',
+        'SMTP_PROXY_PROTOCOL_FROM: "lb.example" is not a CIDR or an IP address',
+        expect.stringMatching(/^SMTPS_PORT: /),
+      ]),
+    );
+  });
+
+  it('treats an empty variable as unset, defaults included (compose writes ${X:-} as "")', () => {
+    const c = loadConfig({ ...good, SMARTHOST_URL: '', RETURN_PATH_MX_HOST: '', SMTPS_PORT: ' ', DELIVERY_MODE: '' }, noResolvConf);
+    expect(c.delivery.smarthostUrl).toBe('smtp://127.0.0.1:25');
+    expect(c.smtp.smtpsPort).toBe(2465);
+    expect(c.bounce.returnPathMxHost).toBeUndefined();
+  });
 });
