@@ -1,0 +1,236 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import request from 'supertest';
+import type { RunningApi, RunningWorkerRole } from '../../src/container';
+import { startBrowser, type TestBrowser } from '../support/browser';
+import { DnsFixture } from '../support/dns-fixture';
+import { eventually } from '../support/eventually';
+import { createAccount, type TestAccount } from '../support/factories';
+import { expectMatchesDocument } from '../support/openapi';
+import { createTestContainer, type TestContainer } from '../support/services';
+
+const INCLUDE = '_spf.mw.test';
+const DOMAIN = 'console.example.test';
+const HOSTILE = 'v=spf1 <script>window.__xss=1</script><img src=x onerror="window.__xss=2"> -all';
+const ARTIFACTS = join(__dirname, '..', 'artifacts');
+const WAIT = { timeout: 20_000 };
+
+describe('GET /console: the page and its headers', () => {
+  let c: TestContainer;
+  beforeAll(async () => {
+    c = await createTestContainer();
+  });
+  afterAll(async () => {
+    await c.dispose();
+  });
+
+  it('serves the single-page app with a strict CSP, framing denied, and no inline script or style', async () => {
+    const res = await request(c.http).get('/console').expect(200);
+    await expectMatchesDocument(c.http, res);
+    expect(res.type).toBe('text/html');
+    const csp = res.headers['content-security-policy'];
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    // Only files from this origin: no inline <script> body, no <style>, no style attribute, no other host.
+    expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|<style|style=|\/\/[a-z]/i);
+    expect(res.text).toMatch(/<script type="module" crossorigin src="\/console\/assets\/[^"]+\.js"><\/script>/);
+  });
+
+  it('serves the built assets with the same headers, and nothing outside them', async () => {
+    const page = await request(c.http).get('/console').expect(200);
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(page.text)![1];
+    const asset = await request(c.http).get(script).expect(200);
+    expect(asset.type).toBe('text/javascript');
+    expect(asset.headers['content-security-policy']).toBe(page.headers['content-security-policy']);
+    expect(asset.headers['cache-control']).toContain('immutable');
+
+    for (const path of ['/console/assets/nope.js', '/console/assets/..%2Fconsole%2Findex.html', '/console/assets/%2E%2E%2F%2E%2E%2Fpackage.json']) {
+      const res = await request(c.http).get(path).expect(404);
+      expect(res.type).toBe('application/problem+json');
+    }
+  });
+
+  it('sets its headers on the console routes only', async () => {
+    const res = await request(c.http).get('/healthz').expect(200);
+    expect(res.headers['content-security-policy']).toBeUndefined();
+    expect(res.headers['x-frame-options']).toBeUndefined();
+  });
+});
+
+describe('the owner console in headless Chromium, against the running API, a worker and the test DNS', () => {
+  let dns: DnsFixture;
+  let c: TestContainer;
+  let api: RunningApi;
+  let workers: RunningWorkerRole;
+  let acct: TestAccount;
+  let browser: TestBrowser;
+  let page: Page;
+  let base: string;
+  let domainId: string;
+  const requests: string[] = [];
+  const problems: string[] = [];
+  const domainPolls: number[] = [];
+
+  beforeAll(async () => {
+    dns = await DnsFixture.start(['example.test', 'mw.test']);
+    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    c = await createTestContainer(
+      {
+        ...dns.env(),
+        HOST: '127.0.0.1',
+        PORT: '0',
+        SPF_INCLUDE_DOMAIN: INCLUDE,
+        PROPAGATION_SCHEDULE: '200ms',
+        SWEEP_INTERVAL_MS: '150',
+        // Once verified the domain stays still, so the page's polls answer 304.
+        RECHECK_INTERVAL_MS: '3600000',
+        APPROVAL_MODE: 'auto',
+      },
+      { jitter: (ms) => ms },
+    );
+    api = await c.start('api');
+    workers = await c.start('worker', { workers: { dnsConcurrency: 2 } });
+    acct = await createAccount(c.http);
+    base = `http://127.0.0.1:${api.port}`;
+    browser = await startBrowser();
+    browser.context.on('request', (r) => requests.push(r.url()));
+    page = await browser.context.newPage();
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    page.on('response', (r) => {
+      if (/\/v1\/domains\/dom_[^/?]+$/.test(r.url()) && r.request().method() === 'GET') domainPolls.push(r.status());
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await workers?.close();
+    await api?.close();
+    await c?.dispose();
+    await dns?.close();
+  });
+
+  const cell = (purpose: string, ns: string) => page.locator(`table.propagation tr[data-purpose="${purpose}"] td[data-nameserver="${ns}"]`);
+
+  it('signs in with a pasted API key, kept in sessionStorage only', async () => {
+    await page.goto(`${base}/console`);
+    await page.getByLabel('API key').fill('mwk_not_a_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That key was refused.').waitFor(WAIT);
+
+    await page.getByLabel('API key').fill(acct.apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('No domains yet.').waitFor(WAIT);
+    expect(await page.evaluate('Object.values(sessionStorage)')).toEqual([acct.apiKey]);
+    expect(await browser.context.cookies()).toEqual([]);
+    expect(page.url()).not.toContain(acct.apiKey);
+  });
+
+  it('adds a domain with the chosen algorithm and lists its records with copy buttons', async () => {
+    await page.getByLabel('Domain', { exact: true }).fill(DOMAIN);
+    await page.getByLabel('DKIM algorithm').selectOption('rsa-2048');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.getByRole('heading', { level: 1, name: DOMAIN }).waitFor(WAIT);
+    domainId = /#\/domains\/(dom_[^/]+)$/.exec(page.url())![1];
+
+    const d = (await request(c.http).get(`/v1/domains/${domainId}`).set(acct.auth).expect(200)).body;
+    const dkim = d.records.find((r: { purpose: string }) => r.purpose === 'dkim');
+    expect(dkim.strings.length).toBeGreaterThan(1);
+    const card = page.locator('article.record[data-purpose="dkim"]');
+    // The host label relative to the zone, and each 255-byte string with its own copy button.
+    await card.getByText(dkim.host ?? `${dkim.selector}._domainkey`, { exact: true }).waitFor(WAIT);
+    for (const s of dkim.strings) await card.getByText(s, { exact: true }).waitFor(WAIT);
+    expect(await card.getByRole('button', { name: /^Copy DKIM .* string \d$/ }).count()).toBe(dkim.strings.length);
+    await page.getByRole('heading', { name: 'Status' }).waitFor(WAIT);
+    expect(await page.getByTestId('countdown').textContent()).toMatch(/^7[01]h \d\dm \d\ds$/);
+  });
+
+  it('shows ns1 pass and ns2 fail while only ns1 has the records, and a hostile TXT value as text', async () => {
+    const d = (await request(c.http).get(`/v1/domains/${domainId}`).set(acct.auth).expect(200)).body;
+    const spf = d.records.find((r: { purpose: string }) => r.purpose === 'spf');
+    const dkim = d.records.find((r: { purpose: string }) => r.purpose === 'dkim');
+    dns.publish(spf.name, 'TXT', [spf.strings], [dns.ns1, dns.resolver]);
+    dns.publish(dkim.name, 'TXT', [dkim.strings], [dns.ns1, dns.resolver]);
+    dns.publish(spf.name, 'TXT', [[HOSTILE]], [dns.ns2]);
+
+    for (const purpose of ['spf', 'dkim']) {
+      await cell(purpose, 'ns1.example.test').and(page.locator('[data-status="pass"]')).waitFor(WAIT);
+      await cell(purpose, 'ns2.example.test').and(page.locator('[data-status="fail"]')).waitFor(WAIT);
+    }
+    await cell('spf', 'ns2.example.test').getByText(HOSTILE, { exact: true }).waitFor(WAIT);
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+    expect(await page.locator('#app script, #app img').count()).toBe(0);
+    expect(await page.locator('.badges [data-value="pending"]').count()).toBe(1);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    for (const width of [375, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      // Nothing may be wider than the window: no sideways scrolling at 375 px.
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+      await page.screenshot({ path: join(ARTIFACTS, `console-domain-${width}.png`), fullPage: true });
+    }
+  });
+
+  it('turns the badge verified without a reload once both nameservers answer, then polls with 304s', async () => {
+    await page.evaluate('window.__sameDocument = true');
+    const d = (await request(c.http).get(`/v1/domains/${domainId}`).set(acct.auth).expect(200)).body;
+    for (const r of d.records) dns.publish(r.name, 'TXT', [r.strings], [dns.ns2]);
+
+    await page.locator('.badges [data-value="verified"]').waitFor(WAIT);
+    await cell('spf', 'ns2.example.test').and(page.locator('[data-status="pass"]')).waitFor(WAIT);
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    expect(await page.locator('.badges [data-value="allowed"]').count()).toBe(1);
+
+    // The domain no longer changes, so each poll sends If-None-Match and costs a 304.
+    const seen = domainPolls.length;
+    await eventually(() => domainPolls.slice(seen), { until: (polls) => polls.includes(304), timeoutMs: 15_000, message: '304 polls' });
+    expect(domainPolls.every((s) => s === 200 || s === 304)).toBe(true);
+  });
+
+  it('creates an SMTP user and shows its password once', async () => {
+    await page.getByRole('button', { name: 'Create SMTP user' }).click();
+    const shown = page.getByTestId('smtp-password');
+    await shown.waitFor(WAIT);
+    expect(await shown.textContent()).toContain('shown only this once');
+    const password = await shown.locator('code').nth(1).textContent();
+    expect(password).toMatch(/^\S{16,}$/);
+
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: DOMAIN }).waitFor(WAIT);
+    await page.locator('section[aria-labelledby="smtp-users-title"] ul.rows code').waitFor(WAIT);
+    expect(await page.getByTestId('smtp-password').count()).toBe(0);
+    expect(await page.content()).not.toContain(password!);
+  });
+
+  it("shows the API's problem+json beside the allowed-IPs field", async () => {
+    const field = page.getByLabel(/Addresses and networks/);
+    await field.fill('192.0.2.10\n10.0.0.0/33');
+    await page.getByRole('button', { name: 'Save allowed IPs' }).click();
+    const errors = page.locator('#allowed-ips-errors');
+    await errors.waitFor(WAIT);
+    expect(await errors.textContent()).toContain('cidrs.1');
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    expect(await field.getAttribute('aria-describedby')).toContain('allowed-ips-errors');
+
+    await field.fill('192.0.2.10\n2001:db8::/48');
+    await page.getByRole('button', { name: 'Save allowed IPs' }).click();
+    await eventually(async () => (await request(c.http).get(`/v1/domains/${domainId}/allowed-ips`).set(acct.auth)).body.cidrs, {
+      until: (cidrs) => cidrs?.length === 2,
+      message: 'the saved allowlist',
+    });
+    expect(await errors.count()).toBe(0);
+  });
+
+  it('made no request to another origin and broke no CSP rule', () => {
+    expect(requests.length).toBeGreaterThan(5);
+    expect(requests.filter((u) => !u.startsWith(`${base}/`))).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
