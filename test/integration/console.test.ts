@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
@@ -6,7 +8,7 @@ import type { RunningApi, RunningWorkerRole } from '../../src/container';
 import { startBrowser, type TestBrowser } from '../support/browser';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
-import { createAccount, type TestAccount } from '../support/factories';
+import { createAccount, spooledMessage, type TestAccount } from '../support/factories';
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 
@@ -91,6 +93,7 @@ describe('the owner console in headless Chromium, against the running API, a wor
         // Once verified the domain stays still, so the page's polls answer 304.
         RECHECK_INTERVAL_MS: '3600000',
         APPROVAL_MODE: 'auto',
+        WEBHOOK_ALLOW_PRIVATE: 'true',
       },
       { jitter: (ms) => ms },
     );
@@ -176,6 +179,9 @@ describe('the owner console in headless Chromium, against the running API, a wor
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
       await page.screenshot({ path: join(ARTIFACTS, `console-domain-${width}.png`), fullPage: true });
     }
+    // The top of the page down to the propagation table, for the README.
+    const table = (await page.locator('section[aria-labelledby="propagation-title"]').boundingBox())!;
+    await page.screenshot({ path: join(ARTIFACTS, 'console-domain-1440-top.png'), fullPage: true, clip: { x: 0, y: 0, width: 1440, height: table.y + table.height + 16 } });
   });
 
   it('turns the badge verified without a reload once both nameservers answer, then polls with 304s', async () => {
@@ -226,6 +232,74 @@ describe('the owner console in headless Chromium, against the running API, a wor
       message: 'the saved allowlist',
     });
     expect(await errors.count()).toBe(0);
+  });
+
+  it('adds a webhook, shows its secret once, sends a test event and lists its delivery', async () => {
+    const received: string[] = [];
+    const receiver: Server = createServer((req, res) => {
+      received.push(req.headers['webhook-id'] as string);
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByText('No webhooks.').waitFor(WAIT);
+      await page.getByRole('button', { name: 'Add webhook' }).click();
+      // The API's problems, beside their fields.
+      await page.locator('#wh-url-errors').waitFor(WAIT);
+      await page.locator('#wh-events-errors').waitFor(WAIT);
+
+      await page.getByLabel('Endpoint URL').fill(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`);
+      await page.getByLabel('domain.verified').check();
+      await page.getByRole('button', { name: 'Add webhook' }).click();
+      await page.getByText('Copy the signing secret now.').waitFor(WAIT);
+      expect(await page.locator('.secret code').textContent()).toMatch(/^whsec_/);
+
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      await page.getByText(/Test event \S+ queued\./).waitFor(WAIT);
+      await page.getByRole('button', { name: 'Show delivery log' }).click();
+      await eventually(
+        async () => {
+          await page.getByRole('button', { name: 'Refresh log' }).click();
+          return page.locator('.deliveries td code', { hasText: 'webhook.test' }).count();
+        },
+        { until: (n) => n > 0, timeoutMs: 15_000, message: 'the test delivery in the log' },
+      );
+      expect(received.length).toBeGreaterThan(0);
+
+      await page.reload();
+      await page.locator('li.webhook').waitFor(WAIT);
+      expect(await page.getByText('Copy the signing secret now.').count()).toBe(0);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('adds and removes a suppression', async () => {
+    await page.getByRole('link', { name: 'Suppressions' }).click();
+    await page.getByText('No address is suppressed.').waitFor(WAIT);
+    await page.getByLabel('Address', { exact: true }).fill('Gone@Example.NET');
+    await page.getByRole('button', { name: 'Suppress' }).click();
+    await page.getByRole('rowheader', { name: 'Gone@example.net' }).waitFor(WAIT);
+    await page.getByRole('button', { name: 'Remove Gone@example.net' }).click();
+    await page.getByText('No address is suppressed.').waitFor(WAIT);
+  });
+
+  it('looks up a message by queue id with each recipient\'s status', async () => {
+    const doc = spooledMessage({ accountId: acct.id, domain: { id: domainId, domain: DOMAIN }, to: ['a@example.net', 'b@example.net'], raw: 'Subject: x\r\n\r\nHi\r\n' });
+    await c.messages.insert(doc);
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await page.getByLabel('Queue id').fill('nosuchmessage');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByText('No message with that queue id').waitFor(WAIT);
+
+    await page.getByLabel('Queue id').fill(doc._id);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByRole('heading', { name: `Message ${doc._id}` }).waitFor(WAIT);
+    for (const address of ['a@example.net', 'b@example.net']) {
+      const row = page.getByRole('row', { name: new RegExp(address) });
+      expect(await row.locator('[data-value]').getAttribute('data-value')).toBe('queued');
+    }
   });
 
   it('made no request to another origin and broke no CSP rule', () => {

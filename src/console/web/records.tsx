@@ -133,7 +133,8 @@ export function PropagationTable({ domain }: { domain: Domain }) {
           {domain.records.map((r, i) => (
             <tr key={`${r.purpose}-${r.selector ?? i}`} data-purpose={r.purpose}>
               <th scope="row">
-                {recordTitle(r)}
+                {r.purpose.toUpperCase()}
+                {r.state ? <Badge value={r.state} label="selector state" /> : null}
                 <span class="muted small">{hostLabel(r, domain.domain)}</span>
               </th>
               {servers.map((s) => {
