@@ -1,10 +1,15 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import type { Page } from 'playwright-core';
 import request from 'supertest';
+import { consoleRoutes } from '../../src/console/console.router';
 import type { RunningApi, RunningWorkerRole } from '../../src/container';
+import { problemHandler } from '../../src/http/problem';
+import { createLogger } from '../../src/logger';
 import { startBrowser, type TestBrowser } from '../support/browser';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
@@ -56,6 +61,16 @@ describe('GET /console: the page and its headers', () => {
       const res = await request(c.http).get(path).expect(404);
       expect(res.type).toBe('application/problem+json');
     }
+  });
+
+  it('answers 503 problem+json, still with its headers, when the console was not built', async () => {
+    const app = express();
+    app.use(consoleRoutes(mkdtempSync(join(tmpdir(), 'mw-no-console-'))).router);
+    app.use(problemHandler(createLogger('silent')));
+    const res = await request(app).get('/console').expect(503);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body.detail).toContain('npm run build');
+    expect(res.headers['x-frame-options']).toBe('DENY');
   });
 
   it('sets its headers on the console routes only', async () => {
@@ -193,6 +208,7 @@ describe('the owner console in headless Chromium, against the running API, a wor
     await cell('spf', 'ns2.example.test').and(page.locator('[data-status="pass"]')).waitFor(WAIT);
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
     expect(await page.locator('.badges [data-value="allowed"]').count()).toBe(1);
+    await page.locator('section[aria-labelledby="checks-title"] tbody tr [data-value="pass"]').first().waitFor(WAIT);
 
     // The domain no longer changes, so each poll sends If-None-Match and costs a 304.
     const seen = domainPolls.length;
