@@ -1,9 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, getIfChanged } from './api';
+import { DkimRotation } from './dkim-selectors';
 import { AllowedIps, Questionnaire, SmtpUsers } from './domain-settings';
 import { PropagationTable, RecordCard } from './records';
+import { ReturnPathSection } from './return-path';
 import type { Check, Domain, Page } from './types';
-import { Badge, Empty, ErrorNote, FieldErrors, Section, useAction, useLoad, when } from './ui';
+import { Badge, Empty, ErrorNote, Section, useAction, useLoad, when } from './ui';
 
 /** How often the page asks for the domain; an unchanged one costs a 304. */
 const POLL_MS = 2000;
@@ -118,118 +120,6 @@ function Overview({ domain, refresh }: { domain: Domain; refresh: () => void }) 
         ) : null}
       </dl>
       <ErrorNote error={verify.error} />
-    </Section>
-  );
-}
-
-function DkimRotation({ domain, refresh }: { domain: Domain; refresh: () => void }) {
-  const action = useAction();
-  const dkim = domain.records.filter((r) => r.purpose === 'dkim');
-  const rotating = dkim.some((r) => r.state === 'pending');
-  return (
-    <Section title="DKIM selectors" id="dkim-title">
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Selector</th>
-              <th scope="col">Algorithm</th>
-              <th scope="col">State</th>
-              <th scope="col">Verdict</th>
-            </tr>
-          </thead>
-          <tbody>
-            {dkim.map((r) => (
-              <tr key={r.selector ?? r.name}>
-                <th scope="row">
-                  <code>{r.selector ?? r.name}</code>
-                </th>
-                <td>{r.algorithm ?? '—'}</td>
-                <td>
-                  {r.state ? <Badge value={r.state} /> : <span class="muted">—</span>}
-                  {r.safeToRemove ? <span class="note">safe to remove</span> : null}
-                </td>
-                <td>
-                  <Badge value={r.status} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <div class="actions">
-        <button type="button" disabled={action.busy} onClick={() => action.run(() => api('POST', `/v1/domains/${enc(domain.id)}/dkim/rotate`)).then(refresh)}>
-          Rotate DKIM key
-        </button>
-        {rotating ? (
-          <button
-            type="button"
-            class="secondary"
-            disabled={action.busy}
-            onClick={() => action.run(() => api('DELETE', `/v1/domains/${enc(domain.id)}/dkim/rotation`)).then(refresh)}
-          >
-            Cancel rotation
-          </button>
-        ) : null}
-      </div>
-      <ErrorNote error={action.error} />
-    </Section>
-  );
-}
-
-function ReturnPathSection({ domain, refresh }: { domain: Domain; refresh: () => void }) {
-  const rp = domain.returnPath;
-  const [subdomain, setSubdomain] = useState(rp?.subdomain ?? '');
-  const [fallback, setFallback] = useState(rp?.fallback ?? 'use_sender');
-  const action = useAction();
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const r = await action.run(() => api('PUT', `/v1/domains/${enc(domain.id)}/return-path`, { subdomain: subdomain.trim(), fallback }));
-    if (r.ok) refresh();
-  };
-  return (
-    <Section title="Return path" id="return-path-title">
-      {rp ? (
-        <>
-          <div class="badges">
-            {rp.status ? (
-              <span>
-                Status <Badge value={String(rp.status)} />
-              </span>
-            ) : null}
-            {rp.fallback ? <span class="muted">fallback: {rp.fallback}</span> : null}
-          </div>
-          {(rp.records ?? []).map((r, i) => (
-            <RecordCard key={`${r.type}-${i}`} record={r} domain={domain.domain} index={100 + i} />
-          ))}
-        </>
-      ) : (
-        <Empty>No return path yet. Set a subdomain to receive bounces on your own domain.</Empty>
-      )}
-      <form class="inline-form" onSubmit={submit}>
-        <div class="field">
-          <label for="rp-subdomain">Subdomain</label>
-          <input
-            id="rp-subdomain"
-            value={subdomain}
-            placeholder={`bounces.${domain.domain}`}
-            onInput={(e) => setSubdomain(e.currentTarget.value)}
-            aria-describedby="rp-subdomain-errors"
-          />
-          <FieldErrors id="rp-subdomain-errors" error={action.error} field="subdomain" />
-        </div>
-        <div class="field">
-          <label for="rp-fallback">When it fails</label>
-          <select id="rp-fallback" value={fallback} onChange={(e) => setFallback(e.currentTarget.value)}>
-            <option value="use_sender">use the sender</option>
-            <option value="reject">reject</option>
-          </select>
-        </div>
-        <button type="submit" disabled={action.busy}>
-          Save return path
-        </button>
-      </form>
-      <ErrorNote error={action.error} />
     </Section>
   );
 }
