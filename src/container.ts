@@ -31,6 +31,7 @@ import { SuppressionCache } from './relay/suppression-cache';
 import { DomainStore } from './domains/domain.store';
 import type { Server } from 'node:http';
 import { createHttpApp, createMetricsApp } from './http/app';
+import { consoleRoutes } from './console/console.router';
 import { startWorkers, type RunningWorkers, type WorkerOptions } from '../workers';
 import { createMetrics } from './http/metrics';
 import { DnsClient } from './dns/dns-client';
@@ -332,6 +333,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       suppressionsRoutes(suppressions),
       sendingLimitsRoutes(domains),
       dkimRotationRoutes(dkimRotation),
+      consoleRoutes(),
     ],
     version: VERSION,
     probes,

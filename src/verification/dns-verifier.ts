@@ -3,6 +3,7 @@ import { evaluateDmarc } from './dmarc';
 import type { LookupResult } from '../dns/resolver';
 import { evaluateSpfPolicy } from './spf-policy';
 import { suggestSpfRecord } from './spf-suggest';
+import { parseSpfRecord } from './spf-record';
 import { AuthoritativeResolver } from '../dns/authoritative-resolver';
 import type { DnsClient } from '../dns/dns-client';
 import { selectNameservers } from '../dns/nameserver-selection';
@@ -123,11 +124,17 @@ export class DnsVerifier {
     const agg = aggregate(perNs);
     // `found` holds only SPF records (the evaluator selects them), across every nameserver.
     const existing = [...new Set(perNs.flatMap((n) => n.found))];
-    // Several SPF records are merged into one (a second record is a permerror), ours included.
-    const base = existing.length > 1 ? mergeSpfRecords(existing, target.spfInclude) : (existing[0] ?? null);
+    // The suggestion keeps what the owner authorised: every well-formed SPF record found (one
+    // nameserver may hold several, or nameservers may disagree mid-change) merged into one with
+    // our include. A record with a syntax error is not carried over: its terms are the zone
+    // owner's text, possibly hostile, and would make the suggestion a permerror too.
+    const wellFormed = existing.filter((v) => parseSpfRecord(v).ok);
+    const base = wellFormed.length > 1 ? mergeSpfRecords(wellFormed, target.spfInclude) : (wellFormed[0] ?? null);
     const suggestion = suggestSpfRecord(base, target.spfInclude);
     const warnings = [...suggestion.warnings];
-    if (existing.length > 1) warnings.push(`${existing.length} SPF records are published; SPF allows exactly one: merge them into the suggested record`);
+    const most = Math.max(0, ...perNs.map((n) => n.found.length));
+    if (most > 1) warnings.push(`${most} SPF records are published; SPF allows exactly one: merge them into the suggested record`);
+    if (wellFormed.length < existing.length) warnings.push('an SPF record with a syntax error was found; the suggested record does not carry its terms over');
     return {
       purpose: 'spf',
       selector: null,

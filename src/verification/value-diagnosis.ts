@@ -163,7 +163,9 @@ const MAX_SHOWN_RECORD = 512;
 /** SPF: the record at the domain is there but quoted, doubled or split. */
 export function diagnoseSpfValue(records: string[][], includeDomain: string, host: string): Diagnosis | null {
   const joined = records.map((r) => r.join(''));
-  const quoted = joined.find((v) => v.includes('"') && isSpfRecord(unquote(v)));
+  // Quoted twice: the value itself starts with a quote (or an escaped one); a quote further in
+  // is the owner's text, not the form's mistake.
+  const quoted = joined.find((v) => /^\s*\\?"/.test(v) && isSpfRecord(unquote(v)));
   if (quoted !== undefined) {
     return {
       code: 'quoted',

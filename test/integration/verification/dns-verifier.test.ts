@@ -140,6 +140,25 @@ describe('DnsVerifier: per-nameserver SPF and DKIM verdicts', () => {
     expect(r.records[0].suggested).toBe(`v=spf1 mx include:${INCLUDE} -all`);
   });
 
+  it('never carries the terms of an SPF record with a syntax error into its suggestion', async () => {
+    // Mid-change, one nameserver has our record, the other a hostile one: the owner is told to
+    // publish ours, not a merge that keeps the hostile text and would be a permerror too.
+    dns.publish('garbled.example.test', 'TXT', [`v=spf1 include:${INCLUDE} ~all`], [dns.ns1, dns.resolver]);
+    dns.publish('garbled.example.test', 'TXT', ['v=spf1 mx <script>x</script> -all'], [dns.ns2]);
+    const r = await verify(target('garbled.example.test'));
+    expect(r.records[0].status).toBe('fail');
+    expect(r.records[0].suggested).toBe(`v=spf1 include:${INCLUDE} ~all`);
+    expect(r.records[0].warnings).toContain('an SPF record with a syntax error was found; the suggested record does not carry its terms over');
+    expect(r.records[0].warnings.some((w) => /SPF records are published/.test(w))).toBe(false);
+  });
+
+  it('merges two well-formed SPF records on one nameserver into its suggestion, and says so', async () => {
+    dns.publish('pair.example.test', 'TXT', ['v=spf1 mx -all', 'v=spf1 include:_spf.google.com ~all']);
+    const r = await verify(target('pair.example.test'));
+    expect(r.records[0].suggested).toBe(`v=spf1 mx include:_spf.google.com include:${INCLUDE} -all`);
+    expect(r.records[0].warnings).toContain('2 SPF records are published; SPF allows exactly one: merge them into the suggested record');
+  });
+
   it('fails two SPF records (permerror) with a reason', async () => {
     dns.publish('two.example.test', 'TXT', [`v=spf1 include:${INCLUDE} ~all`, 'v=spf1 -all']);
     const r = await verify(target('two.example.test'));

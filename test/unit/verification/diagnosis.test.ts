@@ -267,6 +267,7 @@ describe('diagnose: each mistake with its exact hint', () => {
     ['someone else\'s SPF at the zone apex', spfAt('mail.example.com'), { elsewhere: [{ name: 'example.com', records: [['v=spf1 include:_spf.google.com ~all']] }] }],
     ['an SPF record within the limit', spfAt('example.com'), { atName: [['v=spf1 mx ~all']], spfCosts: googleEtc.slice(1) }],
     ['a record that passes', dkimAt('example.com'), { atName: [[DKIM]] }],
+    ['an SPF record with a quote character inside, not around it', spfAt('example.com'), { atName: [['v=spf1 <img onerror="x"> ~all']] }],
   ])('names no mistake for %s', (_label, subject, found) => {
     expect(diagnose(subject, evidence(found))).toBeNull();
   });
