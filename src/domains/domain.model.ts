@@ -2,6 +2,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import type { SealedSecret } from '../keys/key-cipher';
 import type { DkimAlgorithm } from '../keys/dkim-keys';
 import type { RecordStatus } from '../verification/verdict';
+import type { ReturnPathDoc } from './return-path';
 import { APPROVAL_STATES, DOMAIN_STATUSES, type ApprovalState, type CheckState, type DomainEventType, type DomainStatus } from './domain-state';
 
 export interface QuestionnaireDoc {
@@ -89,6 +90,8 @@ export interface DomainDoc {
   rateLimitPerSecond?: number | null;
   /** Recipients per UTC day the relay accepts for this domain; null or absent: DEFAULT_DAILY_QUOTA. Set by an admin. */
   dailyQuota?: number | null;
+  /** The custom MAIL FROM subdomain (PUT /v1/domains/:id/return-path); null or absent: none. */
+  returnPath?: ReturnPathDoc | null;
   /**
    * Events written in the same single-document update as the transition that caused
    * them, then copied to `events` and cleared: no event is lost if a process dies
@@ -148,6 +151,8 @@ const schema = new Schema<DomainDoc>(
     // Written by DomainStore.setSendingLimits (admin); null: the configured default.
     rateLimitPerSecond: { type: Number, default: null },
     dailyQuota: { type: Number, default: null },
+    // Written by ReturnPathService and the check (LifecycleService).
+    returnPath: { type: Schema.Types.Mixed, default: null },
     outbox: { type: Schema.Types.Mixed, default: [] },
     outboxSince: { type: Date, default: null },
     createdAt: { type: Date, required: true },
@@ -163,6 +168,8 @@ schema.index({ accountId: 1, _id: 1 });
 schema.index({ nextCheckAt: 1 });
 // Outboxes left behind by a crash: a range on a Date, so nulls (empty outboxes) never match.
 schema.index({ outboxSince: 1 });
+// The bounce intake: which domain a return-path subdomain belongs to.
+schema.index({ 'returnPath.subdomain': 1 });
 
 export function domainModel(conn: Connection): Model<DomainDoc> {
   return conn.models.Domain ?? conn.model<DomainDoc>('Domain', schema);

@@ -12,6 +12,7 @@ import { applyCheck, INITIAL_CHECK_STATE, reopen, type StatePolicy } from './dom
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { toDomainEventView, toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
+import { applyReturnPathCheck, earlier, type ReturnPathDoc } from './return-path';
 import type { ChangeNotifier } from '../events/change-notifier';
 import type { EventStore } from '../events/event.store';
 
@@ -22,6 +23,8 @@ export interface LifecycleOptions {
   /** Check history kept: by age, and by count per domain. */
   retention: { maxAgeMs: number; perDomain: number };
   verifyLimit: { max: number; windowMs: number };
+  /** RETURN_PATH_MX_HOST: what a return-path subdomain's MX must name. */
+  returnPathMxHost?: string;
 }
 
 export type CheckOutcome = 'checked' | 'locked' | 'gone' | 'stale';
@@ -114,6 +117,8 @@ export class LifecycleService {
         now = this.clock.now();
         t = applyCheck(state, result.verdict, now, this.options.policy);
       }
+      const returnPath = d.returnPath ? await this.checkReturnPath(d.returnPath, d.spfInclude) : null;
+      if (returnPath) t.changes.nextCheckAt = earlier(t.changes.nextCheckAt, returnPath.nextCheckAt);
       const version = d.version + 1;
       const outbox = [...(d.outbox ?? []), ...t.events.map((type) => ({ id: `${d._id}-${version}`, type, version, at: now }))];
       const records: RecordStateDoc[] = result.records.map((r) => ({
@@ -147,9 +152,12 @@ export class LifecycleService {
         dmarc: result.dmarc,
         outbox,
         outboxSince: outbox.length ? (d.outboxSince ?? now) : null,
+        ...(returnPath ? { returnPath } : {}),
         updatedAt: now,
       });
       if (!written) return 'stale';
+      // The return path decides the relay's MAIL FROM answer and delivery's envelope sender.
+      if (returnPath && returnPath.status !== d.returnPath?.status && !outbox.length) await this.notifier.policyChanged(d._id);
       // Trimming costs two queries, so it runs on every 50th check of a domain, not on each.
       if (t.changes.checkState.attempts % 50 === 0) await this.checks.trimDomain(d._id, this.options.retention.perDomain);
       if (outbox.length) await this.publishOutbox({ ...d, ...t.changes, version, records, dmarc: result.dmarc, outbox } as DomainDoc);
@@ -157,6 +165,22 @@ export class LifecycleService {
     } finally {
       await this.lock.release(domainLockKey(domainId), token).catch(() => {});
     }
+  }
+
+  /**
+   * Checks the domain's return path through the same state machine (its own window and
+   * bookkeeping). Like the domain's, a pass that would verify it is confirmed over TCP.
+   * It never changes the domain's status: it only selects the envelope sender.
+   */
+  private async checkReturnPath(rp: ReturnPathDoc, spfInclude: string): Promise<ReturnPathDoc> {
+    const target = { subdomain: rp.subdomain, mxHost: this.options.returnPathMxHost ?? rp.mxHost, spfInclude };
+    let result = await this.verifier.verifyReturnPath(target);
+    let next = applyReturnPathCheck(rp, result.verdict, this.clock.now(), this.options.policy);
+    if (next.status === 'verified' && rp.status !== 'verified') {
+      result = await this.verifier.verifyReturnPath(target, { transport: 'tcp' });
+      next = applyReturnPathCheck(rp, result.verdict, this.clock.now(), this.options.policy);
+    }
+    return { ...next, mxHost: target.mxHost, records: result.records };
   }
 
   /** Copies outbox events into `events` (idempotent by id), signals relays, then clears the outbox. */

@@ -30,3 +30,11 @@ export function dkimValue(keyType: 'rsa' | 'ed25519', publicKey: string): string
 export function dkimRecordName(selector: string, domain: string): string {
   return `${selector}._domainkey.${domain}`;
 }
+
+/** The MX preference we ask for at a return-path subdomain. */
+export const RETURN_PATH_MX_PREFERENCE = 10;
+
+/** The MX value to publish at a return-path subdomain, as DNS providers' forms take it. */
+export function returnPathMxValue(mxHost: string): string {
+  return `${RETURN_PATH_MX_PREFERENCE} ${mxHost}`;
+}
