@@ -13,7 +13,7 @@ export const returnPathBody = z
       .optional()
       .meta({ description: 'while the return path is not verified: use_sender (default) keeps the client\'s envelope sender; reject makes the relay answer 451 4.7.1' }),
   })
-  .meta({ id: 'ReturnPath' });
+  .meta({ id: 'SetReturnPath' });
 
 /** The custom MAIL FROM of a domain. */
 export function returnPathRoutes(returnPaths: ReturnPathService): RouteTable {

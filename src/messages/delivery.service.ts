@@ -261,7 +261,7 @@ export class DeliveryService {
     const verp = this.verp;
     const all = recipientsOf(msg).map((r) => r.address);
     const each = await Promise.all(
-      addresses.map((a) => transport.deliver({ from: verp.address(msg._id, all.indexOf(a), a, subdomain), recipients: [a], raw, envelopeId: msg._id })),
+      addresses.map((a) => transport.deliver({ from: verp.address(msg._id, all.indexOf(a), a, subdomain) ?? msg.envelope.from, recipients: [a], raw, envelopeId: msg._id })),
     );
     return each.flat();
   }

@@ -9,6 +9,7 @@ export interface VerpToken {
   mac: string;
 }
 
+const QUEUE_ID = /^[0-9a-z]{6,32}$/;
 const LOCAL_PART = /^b-([0-9a-z]{6,32})-([0-9a-z]{1,4})-([0-9a-f]{20})$/;
 
 /**
@@ -22,8 +23,9 @@ const LOCAL_PART = /^b-([0-9a-z]{6,32})-([0-9a-z]{1,4})-([0-9a-f]{20})$/;
 export class VerpAddresses {
   constructor(private readonly secret: Buffer) {}
 
-  /** The envelope sender for recipient `index` (`address`) of message `queueId`. */
-  address(queueId: string, index: number, address: string, subdomain: string): string {
+  /** The envelope sender for recipient `index` (`address`) of message `queueId`; null for a queue id a token cannot carry (not the relay's). */
+  address(queueId: string, index: number, address: string, subdomain: string): string | null {
+    if (!QUEUE_ID.test(queueId) || index < 0) return null;
     return `b-${queueId}-${index.toString(36)}-${this.mac(queueId, index, address)}@${subdomain}`;
   }
 
