@@ -118,6 +118,15 @@ const domainRecordSchema = z.strictObject({
   nameservers: z.array(nameserverVerdictSchema),
 });
 
+const verificationSchema = z.strictObject({
+  startedAt: isoDate,
+  deadlineAt: isoDate,
+  lastCheckedAt: isoDate.nullable(),
+  nextCheckAt: isoDate.nullable(),
+  verifiedAt: isoDate.nullable(),
+  suspendedAt: isoDate.nullable(),
+});
+
 const returnPathSchema = z
   .strictObject({
     subdomain: z.string(),
@@ -139,14 +148,7 @@ const returnPathSchema = z
         nameservers: z.array(nameserverVerdictSchema),
       }),
     ),
-    verification: z.strictObject({
-      startedAt: isoDate,
-      deadlineAt: isoDate,
-      lastCheckedAt: isoDate.nullable(),
-      nextCheckAt: isoDate.nullable(),
-      verifiedAt: isoDate.nullable(),
-      suspendedAt: isoDate.nullable(),
-    }),
+    verification: verificationSchema,
   })
   .meta({ id: 'ReturnPath', description: 'the custom MAIL FROM subdomain (PUT /v1/domains/{id}/return-path)' });
 
@@ -160,14 +162,7 @@ export const domainResourceSchema = z
     sending: sendingDecisionSchema,
     records: z.array(domainRecordSchema),
     dmarc: z.strictObject({ found: z.string().nullable(), advice: z.string().nullable() }),
-    verification: z.strictObject({
-      startedAt: isoDate,
-      deadlineAt: isoDate,
-      lastCheckedAt: isoDate.nullable(),
-      nextCheckAt: isoDate.nullable(),
-      verifiedAt: isoDate.nullable(),
-      suspendedAt: isoDate.nullable(),
-    }),
+    verification: verificationSchema,
     version: z.number().int(),
     createdAt: isoDate,
     questionnaire: z
@@ -248,14 +243,7 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
     sending: sendingDecision(doc),
     records,
     dmarc: { found: doc.dmarc?.found ?? null, advice: doc.dmarc?.advice ?? null },
-    verification: {
-      startedAt: iso(doc.startedAt)!,
-      deadlineAt: iso(doc.deadlineAt)!,
-      lastCheckedAt: iso(doc.lastCheckedAt),
-      nextCheckAt: iso(doc.nextCheckAt),
-      verifiedAt: iso(doc.verifiedAt),
-      suspendedAt: iso(doc.suspendedAt),
-    },
+    verification: verificationView(doc),
     version: doc.version,
     createdAt: iso(doc.createdAt)!,
     allowedIps: doc.allowedIps ?? [],
@@ -265,6 +253,18 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
       : {}),
     ...(quota ? { quota } : {}),
     returnPath: doc.returnPath ? toReturnPathResource(doc.returnPath, doc.spfInclude) : null,
+  };
+}
+
+/** The verification window and dates of a domain or of its return path. */
+function verificationView(x: Pick<DomainDoc, 'startedAt' | 'deadlineAt' | 'lastCheckedAt' | 'nextCheckAt' | 'verifiedAt' | 'suspendedAt'>): DomainResource['verification'] {
+  return {
+    startedAt: iso(x.startedAt)!,
+    deadlineAt: iso(x.deadlineAt)!,
+    lastCheckedAt: iso(x.lastCheckedAt),
+    nextCheckAt: iso(x.nextCheckAt),
+    verifiedAt: iso(x.verifiedAt),
+    suspendedAt: iso(x.suspendedAt),
   };
 }
 
@@ -283,14 +283,7 @@ function toReturnPathResource(rp: ReturnPathDoc, spfInclude: string): ReturnPath
       { purpose: 'mx', type: 'MX', name: rp.subdomain, value: returnPathMxValue(rp.mxHost), priority: RETURN_PATH_MX_PREFERENCE, exchange: rp.mxHost, ...verdict('mx') },
       { purpose: 'spf', type: 'TXT', name: rp.subdomain, value: spf, strings: splitTxt(spf), ...verdict('spf') },
     ],
-    verification: {
-      startedAt: iso(rp.startedAt)!,
-      deadlineAt: iso(rp.deadlineAt)!,
-      lastCheckedAt: iso(rp.lastCheckedAt),
-      nextCheckAt: iso(rp.nextCheckAt),
-      verifiedAt: iso(rp.verifiedAt),
-      suspendedAt: iso(rp.suspendedAt),
-    },
+    verification: verificationView(rp),
   };
 }
 

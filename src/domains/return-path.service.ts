@@ -33,7 +33,7 @@ export class ReturnPathService {
   /**
    * Sets the return path. A new subdomain starts pending, with a 72 h window of its own,
    * and a check is queued at once; the same subdomain again keeps its verification and
-   * changes only the fallback. ValidationError (field `subdomain`) for a name that is not
+   * changes only the fallback (a failed one starts over). ValidationError (field `subdomain`) for a name that is not
    * a proper subdomain of the domain; NotFoundError for another account's domain.
    */
   async set(accountId: string, domainId: string, input: { subdomain: string; fallback?: ReturnPathFallback }): Promise<DomainResource> {
@@ -45,7 +45,8 @@ export class ReturnPathService {
       const d = await this.domains.findForAccount(accountId, domainId);
       if (!d) throw new NotFoundError('domain');
       const now = this.clock.now();
-      const same = d.returnPath?.subdomain === parsed.subdomain;
+      // The same subdomain keeps its verification, unless its window closed: then it starts over.
+      const same = d.returnPath?.subdomain === parsed.subdomain && d.returnPath.status !== 'failed';
       const fallback = input.fallback ?? (same ? d.returnPath!.fallback : 'use_sender');
       const returnPath = same ? { ...d.returnPath!, fallback } : newReturnPath(parsed.subdomain, fallback, this.options.mxHost, now, this.options.propagationWindowMs);
       const changes = {

@@ -80,6 +80,8 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
         SMTP_PORT: '0',
         SMTP_HOST: '127.0.0.1',
         BOUNCE_SMTP_PORT: '0',
+        // The intake takes at most this much per report too.
+        SMTP_MAX_MESSAGE_BYTES: String(64 * 1024),
         DELIVERY_MODE: 'smarthost',
         SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
         SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
@@ -207,6 +209,11 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect((await mta.command('RCPT TO:<b-x@bounce.names.example.test>')).raw).toMatch(/^550 5\.1\.1 /);
     expect((await mta.command('RCPT TO:<postmaster@shop.example.test>')).raw).toMatch(/^550 5\.1\.1 /);
     await mta.quit();
+
+    // A report over the size limit is refused, and changes nothing.
+    const huge = arfReport({ to: senders[0], recipient: gone, feedbackType: 'abuse' }).replace('Hello there.', 'x'.repeat(70) + '\r\n'.repeat(1) + `${'y'.repeat(76)}\r\n`.repeat(1000));
+    expect((await report(senders[0], huge)).raw).toMatch(/^552 5\.3\.4 /);
+    expect((await getMessage(queueId)).recipients[0].complaint).toBeUndefined();
   });
 
   it('reports a CNAME at the subdomain as a failure, without touching the domain', async () => {

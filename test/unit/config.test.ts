@@ -38,6 +38,24 @@ describe('loadConfig', () => {
     expect(c.masterKey).toHaveLength(32);
   });
 
+  it('configures the return path: bounce port (25 in production), MX host (RELAY_HOSTNAME by default), VERP secret (from MASTER_KEY unless given)', () => {
+    const dev = loadConfig({ ...good, RELAY_HOSTNAME: 'Relay.Example.com' }, noResolvConf);
+    const prod = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf);
+    expect([dev.returnPath.bouncePort, prod.returnPath.bouncePort]).toEqual([2525, 25]);
+    expect(dev.returnPath.mxHost).toBe('relay.example.com');
+    expect(loadConfig({ ...good, RETURN_PATH_MX_HOST: 'mx.mailwarden.example' }, noResolvConf).returnPath.mxHost).toBe('mx.mailwarden.example');
+    // Derived from MASTER_KEY: stable across processes, never the key itself.
+    expect(dev.returnPath.verpSecret.equals(prod.returnPath.verpSecret)).toBe(true);
+    expect(dev.returnPath.verpSecret.equals(dev.masterKey)).toBe(false);
+    const given = loadConfig({ ...good, VERP_SECRET: 's'.repeat(32) }, noResolvConf);
+    expect(given.returnPath.verpSecret.toString()).toBe('s'.repeat(32));
+    expect(problemsOf({ ...good, VERP_SECRET: 'short', RETURN_PATH_MX_HOST: 'not a host', BOUNCE_SMTP_PORT: '70000' })).toEqual([
+      'BOUNCE_SMTP_PORT: Too big: expected number to be <=65535',
+      'RETURN_PATH_MX_HOST: must be a host name',
+      'VERP_SECRET: must be at least 32 characters (openssl rand -base64 32)',
+    ]);
+  });
+
   it('queries private nameserver addresses only with DNS_ALLOW_PRIVATE=true', () => {
     expect(loadConfig(good, noResolvConf).dns.allowPrivate).toBe(false);
     expect(loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf).dns.allowPrivate).toBe(false);
