@@ -103,7 +103,10 @@ export class BounceService {
     if (recipient.status !== 'bounced') {
       const reason = `bounced after delivery: a DSN reported ${block.status}`;
       const update = { address: recipient.address, status: 'bounced' as const, reply, remoteHost: block.remoteMta, reason, sent: false };
-      await this.write(msg, applyUpdates(recipientsOf(msg), [update], now), now);
+      const next = applyUpdates(recipientsOf(msg), [update], now);
+      // A complaint recorded earlier stays on the recipient.
+      if (recipient.complaint) next.changed.set(index, (next.recipients[index] = { ...next.recipients[index], complaint: recipient.complaint }));
+      await this.write(msg, next, now);
     }
     await this.suppress(msg, recipient.address, 'bounce', reply);
     const after = await this.messages.findSummaryById(msg._id);

@@ -1,6 +1,7 @@
 import type { DomainDoc, QuestionnaireDoc, RecordStateDoc } from './domain.model';
-import { dkimRecordName, dkimValue, RETURN_PATH_MX_PREFERENCE, returnPathMxValue, spfValue, splitTxt } from '../verification/records';
-import { RETURN_PATH_FALLBACKS, returnPathMode, type ReturnPathDoc, type ReturnPathMode } from './return-path';
+import { dkimRecordName, dkimValue, spfValue, splitTxt } from '../verification/records';
+import { returnPathSchema, toReturnPathResource, type ReturnPathResource } from './return-path.resource';
+import { verificationSchema, verificationView } from './verification-view';
 import { z } from 'zod';
 import { DKIM_ALGORITHMS } from '../keys/dkim-keys';
 import { nameserverVerdictSchema, recordStatusSchema } from '../verification/check.resource';
@@ -50,30 +51,6 @@ export interface DomainResource {
   returnPath: ReturnPathResource | null;
 }
 
-/** A domain's return path as the resource shows it (DESIGN §6). */
-export interface ReturnPathResource {
-  subdomain: string;
-  fallback: ReturnPathDoc['fallback'];
-  status: ReturnPathDoc['status'];
-  /** The envelope sender delivery uses now: `verp` while verified, else the fallback. */
-  applies: ReturnPathMode;
-  records: Array<{
-    purpose: 'mx' | 'spf';
-    type: 'MX' | 'TXT';
-    name: string;
-    value: string;
-    /** MX only: the preference and the exchange, for forms that take them apart. */
-    priority?: number;
-    exchange?: string;
-    strings?: string[];
-    status: RecordStateDoc['status'];
-    found: string[];
-    reason: string | null;
-    nameservers: RecordStateDoc['nameservers'];
-  }>;
-  verification: DomainResource['verification'];
-}
-
 /** A domain's sending limits (counted per recipient) and today's usage. */
 export interface DomainQuota {
   rateLimitPerSecond: number;
@@ -117,40 +94,6 @@ const domainRecordSchema = z.strictObject({
   warnings: z.array(z.string()),
   nameservers: z.array(nameserverVerdictSchema),
 });
-
-const verificationSchema = z.strictObject({
-  startedAt: isoDate,
-  deadlineAt: isoDate,
-  lastCheckedAt: isoDate.nullable(),
-  nextCheckAt: isoDate.nullable(),
-  verifiedAt: isoDate.nullable(),
-  suspendedAt: isoDate.nullable(),
-});
-
-const returnPathSchema = z
-  .strictObject({
-    subdomain: z.string(),
-    fallback: z.enum(RETURN_PATH_FALLBACKS),
-    status: z.enum(DOMAIN_STATUSES).meta({ description: "the return path's own verification status; it never changes the domain's" }),
-    applies: z.enum(['verp', ...RETURN_PATH_FALLBACKS]).meta({ description: 'the envelope sender now: verp (b-<token>@subdomain) while verified, else the fallback' }),
-    records: z.array(
-      z.strictObject({
-        purpose: z.enum(['mx', 'spf']),
-        type: z.enum(['MX', 'TXT']),
-        name: z.string(),
-        value: z.string(),
-        priority: z.number().int().optional(),
-        exchange: z.string().optional(),
-        strings: z.array(z.string().max(255)).optional(),
-        status: recordStatusSchema,
-        found: z.array(z.string()),
-        reason: z.string().nullable(),
-        nameservers: z.array(nameserverVerdictSchema),
-      }),
-    ),
-    verification: verificationSchema,
-  })
-  .meta({ id: 'ReturnPath', description: 'the custom MAIL FROM subdomain (PUT /v1/domains/{id}/return-path)' });
 
 /** The JSON schema of DomainResource, for /openapi.json. */
 export const domainResourceSchema = z
@@ -253,37 +196,6 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
       : {}),
     ...(quota ? { quota } : {}),
     returnPath: doc.returnPath ? toReturnPathResource(doc.returnPath, doc.spfInclude) : null,
-  };
-}
-
-/** The verification window and dates of a domain or of its return path. */
-function verificationView(x: Pick<DomainDoc, 'startedAt' | 'deadlineAt' | 'lastCheckedAt' | 'nextCheckAt' | 'verifiedAt' | 'suspendedAt'>): DomainResource['verification'] {
-  return {
-    startedAt: iso(x.startedAt)!,
-    deadlineAt: iso(x.deadlineAt)!,
-    lastCheckedAt: iso(x.lastCheckedAt),
-    nextCheckAt: iso(x.nextCheckAt),
-    verifiedAt: iso(x.verifiedAt),
-    suspendedAt: iso(x.suspendedAt),
-  };
-}
-
-function toReturnPathResource(rp: ReturnPathDoc, spfInclude: string): ReturnPathResource {
-  const verdict = (purpose: 'mx' | 'spf') => {
-    const r = rp.records?.find((x) => x.purpose === purpose);
-    return { status: r?.status ?? ('pending' as const), found: r?.found ?? [], reason: r?.reason ?? null, nameservers: r?.nameservers ?? [] };
-  };
-  const spf = spfValue(spfInclude);
-  return {
-    subdomain: rp.subdomain,
-    fallback: rp.fallback,
-    status: rp.status,
-    applies: returnPathMode(rp),
-    records: [
-      { purpose: 'mx', type: 'MX', name: rp.subdomain, value: returnPathMxValue(rp.mxHost), priority: RETURN_PATH_MX_PREFERENCE, exchange: rp.mxHost, ...verdict('mx') },
-      { purpose: 'spf', type: 'TXT', name: rp.subdomain, value: spf, strings: splitTxt(spf), ...verdict('spf') },
-    ],
-    verification: verificationView(rp),
   };
 }
 
