@@ -115,6 +115,8 @@ export interface ContainerOptions {
   jitter?: (ms: number) => number;
   /** Collect process-wide default metrics (off in tests, where many containers share a process). */
   defaultMetrics?: boolean;
+  /** The bounce intake's bounds per connection (default: 5 minutes in all, 60 s of silence). */
+  bounceLimits?: { maxConnectionMs?: number; idleTimeoutMs?: number };
 }
 
 /**
@@ -410,8 +412,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
         hostname: config.smtp.hostname,
         maxMessageBytes: Math.min(config.smtp.maxMessageBytes, 10 * 1024 * 1024),
         maxRecipients: 20,
-        maxConnectionMs: 5 * 60_000,
-        idleTimeoutMs: 60_000,
+        maxConnectionMs: options.bounceLimits?.maxConnectionMs ?? 5 * 60_000,
+        idleTimeoutMs: options.bounceLimits?.idleTimeoutMs ?? 60_000,
         maxClients: config.smtp.maxClients,
         tls: smtpTls(),
       },

@@ -263,4 +263,20 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect(allowed.code).toBe(250);
     await client.quit();
   });
+
+  it('the bounce intake closes a connection that lasts too long, with 421 4.4.2', async () => {
+    const short = await createTestContainer({ BOUNCE_SMTP_PORT: '0', SMTP_HOST: '127.0.0.1' }, { bounceLimits: { maxConnectionMs: 300 } });
+    const intake = await short.start('bounce');
+    try {
+      const { client, greeting } = await SmtpTestClient.connect(intake.port);
+      expect(greeting.code).toBe(220);
+      expect((await client.ehlo('slow.example')).code).toBe(250);
+      // Nothing more is sent: the idle timeout (60 s) is far away, the time limit is not.
+      expect((await client.next()).raw).toBe('421 4.4.2 Connection time limit exceeded, closing connection');
+      await client.whenClosed();
+    } finally {
+      await intake.close();
+      await short.dispose();
+    }
+  });
 });
