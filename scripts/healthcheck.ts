@@ -69,7 +69,7 @@ export async function healthcheck(role: HealthRole, config: Config): Promise<voi
     case 'relay':
       return smtpGreets(config.smtp.port);
     case 'bounce':
-      return smtpGreets(config.bounce.port);
+      return smtpGreets(config.returnPath.bouncePort);
   }
 }
 

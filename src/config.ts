@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hkdfSync } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
@@ -136,9 +137,8 @@ function buildSchema(production: boolean, defaultResolvers: () => string, smarth
       SMTPS_PORT: port().default(production ? 465 : 2465),
       SMTP_PROXY_PROTOCOL_FROM: cidrList,
       BOUNCE_SMTP_PORT: port().default(production ? 25 : 2525),
-      RETURN_PATH_MX_HOST: text()
-        .optional()
-        .refine((v) => v === undefined || hostnameRe.test(v), 'must be a host name'),
+      RETURN_PATH_MX_HOST: text().optional().refine((v) => v === undefined || hostnameRe.test(v), 'must be a host name'),
+      VERP_SECRET: text().optional().refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters (openssl rand -base64 32)'),
       MONGODB_URI: text().refine((v) => /^mongodb(\+srv)?:\/\//.test(v), 'must be a mongodb:// URI'),
       REDIS_URL: text().refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL'),
       MASTER_KEY: masterKey,
@@ -244,7 +244,20 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
       tlsCertFile: e.TLS_CERT_FILE,
       tlsKeyFile: e.TLS_KEY_FILE,
     },
-    bounce: { port: e.BOUNCE_SMTP_PORT, returnPathMxHost: e.RETURN_PATH_MX_HOST },
+    /** Return paths (custom MAIL FROM) and the bounce intake (the `bounce` role). */
+    returnPath: {
+      /** What return-path subdomains point their MX at; default RELAY_HOSTNAME. */
+      mxHost: (e.RETURN_PATH_MX_HOST ?? e.RELAY_HOSTNAME).toLowerCase().replace(/\.$/, ''),
+      /** The bounce intake's port (BOUNCE_SMTP_PORT); it binds SMTP_HOST. */
+      bouncePort: e.BOUNCE_SMTP_PORT,
+      /**
+       * The HMAC key that signs VERP tokens: VERP_SECRET when given, otherwise derived from
+       * MASTER_KEY (HKDF-SHA256), which production requires anyway.
+       */
+      verpSecret: e.VERP_SECRET
+        ? Buffer.from(e.VERP_SECRET, 'utf8')
+        : Buffer.from(hkdfSync('sha256', Buffer.from(e.MASTER_KEY, 'base64'), Buffer.alloc(0), 'mailwarden verp', 32)),
+    },
     mongodbUri: e.MONGODB_URI,
     redisUrl: e.REDIS_URL,
     masterKey: Buffer.from(e.MASTER_KEY, 'base64'),

@@ -76,8 +76,13 @@ import { MessageService } from './messages/message.service';
 import { createSmarthostTransport } from './messages/smarthost.transport';
 import { captureTransport } from './messages/delivery-transport';
 import { createMxTransport } from './messages/mx.transport';
+import { VerpAddresses } from './messages/verp';
+import { ReturnPathService } from './domains/return-path.service';
+import { returnPathRoutes } from './domains/return-path.router';
+import { BounceService } from './bounces/bounce.service';
+import { startBounceServer, type RunningBounceServer } from './bounces/bounce.server';
 
-export const ROLES = ['api', 'worker', 'relay', 'all'] as const;
+export const ROLES = ['api', 'worker', 'relay', 'bounce', 'all'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface StartOptions {
@@ -96,10 +101,12 @@ export interface RunningApi extends RoleHandle {
 }
 export type RunningWorkerRole = RunningWorkers & RoleHandle;
 export type RunningRelayRole = RunningRelay & RoleHandle & { policy: PolicyCache };
+export type RunningBounceRole = RunningBounceServer & RoleHandle;
 export interface RunningRoles extends RoleHandle {
   api: RunningApi;
   workers: RunningWorkerRole;
   relay: RunningRelayRole;
+  bounce: RunningBounceRole;
 }
 
 export interface ContainerOptions {
@@ -114,6 +121,8 @@ export interface ContainerOptions {
   defaultMetrics?: boolean;
   /** How long a metrics scrape reuses its store and queue counts (15 s; tests pass 0). */
   metricsSourceCacheMs?: number;
+  /** The bounce intake's bounds per connection (default: 5 minutes in all, 60 s of silence). */
+  bounceLimits?: { maxConnectionMs?: number; idleTimeoutMs?: number };
 }
 
 /**
@@ -230,6 +239,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       verifyLimit: { max: 5, windowMs: 60_000 },
       rotation: dkimRotationPolicy,
       metrics,
+      returnPathMxHost: config.returnPath.mxHost,
     },
   );
   const dkimRotation = new DkimRotationService(domainStore, lifecycle, cipher, new RedisLock(redis, config.queuePrefix), clock, logger, {
@@ -239,6 +249,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
   });
 
   const sendingPolicy = new SendingPolicy(domainStore, config.sendingLimits);
+  const verp = new VerpAddresses(config.returnPath.verpSecret);
+  const returnPaths = new ReturnPathService(domainStore, new RedisLock(redis, config.queuePrefix), producer, notifier, clock, logger, {
+    mxHost: config.returnPath.mxHost,
+    propagationWindowMs: config.verification.propagationWindowMs,
+  });
   // The worker role's policy subscriber, once started: until then every attempt reads its domain.
   let workerChannelLive = (): boolean => false;
   const deliveryDomains = new DeliveryDomainCache(
@@ -272,6 +287,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
     deliverySnapshots,
     metrics,
+    verp,
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
@@ -334,6 +350,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       sendingLimitsRoutes(domains),
       dkimRotationRoutes(dkimRotation),
       consoleRoutes(),
+      returnPathRoutes(returnPaths),
     ],
     version: VERSION,
     probes,
@@ -341,6 +358,10 @@ export async function createContainer(config: Config, logger: Logger, options: C
     serveMetrics: !metricsApart,
     requestLimiter: apiRateLimiter(new TokenBucketLimiter(redis, config.queuePrefix, clock), config.quotas),
   });
+
+  // One certificate source for the relay and the bounce intake: a self-signed one is made once.
+  let sharedTls: ReturnType<typeof tlsSource> | null = null;
+  const smtpTls = () => (sharedTls ??= tlsSource({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger));
 
   /** Starts the SMTP relay role: its caches, their invalidation subscriber, and the server. */
   async function startRelay(): Promise<RunningRelayRole> {
@@ -380,7 +401,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       maxRecipients: 50,
       redisDeadlineMs: 2000,
     });
-    const tls = tlsSource({ certFile: config.smtp.tlsCertFile, keyFile: config.smtp.tlsKeyFile }, config.smtp.hostname, logger);
+    const tls = smtpTls();
     const server = await startRelayServer(
       relay,
       {
@@ -413,6 +434,27 @@ export async function createContainer(config: Config, logger: Logger, options: C
         subscriberRedis.disconnect();
       },
     };
+  }
+
+  /** Starts the bounce intake (role `bounce`): inbound SMTP for verified return-path subdomains on BOUNCE_SMTP_PORT. */
+  async function startBounce(): Promise<RunningBounceRole> {
+    const bounces = new BounceService(domainStore, messageStore, eventStore, suppressions, verp, (ids) => producer.enqueueWebhookDispatches(ids), clock, logger);
+    const server = await startBounceServer(
+      bounces,
+      {
+        host: config.smtp.host,
+        port: config.returnPath.bouncePort,
+        hostname: config.smtp.hostname,
+        maxMessageBytes: Math.min(config.smtp.maxMessageBytes, 10 * 1024 * 1024),
+        maxRecipients: 20,
+        maxConnectionMs: options.bounceLimits?.maxConnectionMs ?? 5 * 60_000,
+        idleTimeoutMs: options.bounceLimits?.idleTimeoutMs ?? 60_000,
+        maxClients: config.smtp.maxClients,
+        tls: smtpTls(),
+      },
+      logger,
+    );
+    return { port: server.port, close: () => server.close(), forceClose() {} };
   }
 
   /** Serves `app` on `port` of HTTP_HOST (0 picks a free port). */
@@ -489,10 +531,11 @@ export async function createContainer(config: Config, logger: Logger, options: C
   async function start(role: 'api', options?: StartOptions): Promise<RunningApi>;
   async function start(role: 'worker', options?: StartOptions): Promise<RunningWorkerRole>;
   async function start(role: 'relay', options?: StartOptions): Promise<RunningRelayRole>;
+  async function start(role: 'bounce', options?: StartOptions): Promise<RunningBounceRole>;
   async function start(role: Role, options?: StartOptions): Promise<RunningRoles>;
   async function start(role: Role, options: StartOptions = {}): Promise<RoleHandle> {
     // METRICS_PORT: the worker and relay roles have no HTTP port of their own to share.
-    const metrics = metricsPort !== undefined && (metricsApart || role === 'worker' || role === 'relay')
+    const metrics = metricsPort !== undefined && (metricsApart || role === 'worker' || role === 'relay' || role === 'bounce')
       ? await listen(createMetricsApp(httpMetrics), metricsPort, 'metrics')
       : null;
     let running: RoleHandle;
@@ -521,6 +564,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     if (role === 'api') return startApi();
     if (role === 'worker') return startWorkerRole(options);
     if (role === 'relay') return startRelay();
+    if (role === 'bounce') return startBounce();
     const started: RoleHandle[] = [];
     try {
       const api = await startApi();
@@ -529,12 +573,15 @@ export async function createContainer(config: Config, logger: Logger, options: C
       started.push(workers);
       const relay = await startRelay();
       started.push(relay);
+      const bounce = await startBounce();
+      started.push(bounce);
       const roles: RunningRoles = {
         api,
         workers,
         relay,
-        // closeAll goes last first: the relay and the API stop accepting, then the workers drain.
-        close: () => closeAll([workers, api, relay]),
+        bounce,
+        // closeAll goes last first: the listeners stop accepting, then the workers drain.
+        close: () => closeAll([workers, api, relay, bounce]),
         forceClose: () => started.forEach((s) => s.forceClose()),
       };
       return roles;
@@ -553,7 +600,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
     redis,
     cipher,
     stores: { accounts: accountStore, domains: domainStore, smtpUsers: smtpUserStore },
-    services: { accounts, domains, approval, smtpUsers, allowedIps, suppressions },
+    services: { accounts, domains, approval, smtpUsers, allowedIps, suppressions, returnPaths },
+    verp,
     dns: { client: dnsClient, verifier },
     lifecycle,
     dkimRotation,

@@ -18,7 +18,7 @@ export interface MainIo {
   onReload?: (handler: () => Promise<void>) => void;
 }
 
-const USAGE = `usage: mailwarden <api|worker|relay|all>\n`;
+const USAGE = `usage: mailwarden <api|worker|relay|bounce|all>\n`;
 
 /** Runs one role until a stop signal; returns the process exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined>, io: MainIo): Promise<number> {

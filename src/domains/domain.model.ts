@@ -3,6 +3,7 @@ import type { SealedSecret } from '../keys/key-cipher';
 import type { DkimAlgorithm } from '../keys/dkim-keys';
 import type { RecordStatus } from '../verification/verdict';
 import type { DkimSelectorState } from './dkim-rotation';
+import type { ReturnPathDoc } from './return-path';
 import { APPROVAL_STATES, DOMAIN_STATUSES, type ApprovalState, type CheckState, type DomainEventType, type DomainStatus } from './domain-state';
 
 export interface QuestionnaireDoc {
@@ -106,6 +107,8 @@ export interface DomainDoc {
   rateLimitPerSecond?: number | null;
   /** Recipients per UTC day the relay accepts for this domain; null or absent: DEFAULT_DAILY_QUOTA. Set by an admin. */
   dailyQuota?: number | null;
+  /** The custom MAIL FROM subdomain (PUT /v1/domains/:id/return-path); null or absent: none. */
+  returnPath?: ReturnPathDoc | null;
   /**
    * Events written in the same single-document update as the transition that caused
    * them, then copied to `events` and cleared: no event is lost if a process dies
@@ -176,6 +179,8 @@ const schema = new Schema<DomainDoc>(
     // Written by DomainStore.setSendingLimits (admin); null: the configured default.
     rateLimitPerSecond: { type: Number, default: null },
     dailyQuota: { type: Number, default: null },
+    // Written by ReturnPathService and the check (LifecycleService).
+    returnPath: { type: Schema.Types.Mixed, default: null },
     outbox: { type: Schema.Types.Mixed, default: [] },
     outboxSince: { type: Date, default: null },
     dkimRotatableSince: { type: Date },
@@ -196,6 +201,8 @@ schema.index({ outboxSince: 1 });
 schema.index({ dkimRotatableSince: 1 });
 // mailwarden_domains{status}: one count per status, answered from the index.
 schema.index({ status: 1 });
+// The bounce intake: which domain a return-path subdomain belongs to.
+schema.index({ 'returnPath.subdomain': 1 });
 
 export function domainModel(conn: Connection): Model<DomainDoc> {
   return conn.models.Domain ?? conn.model<DomainDoc>('Domain', schema);

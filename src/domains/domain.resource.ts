@@ -1,6 +1,8 @@
 import type { DomainDoc, QuestionnaireDoc, RecordStateDoc } from './domain.model';
 import { dkimRecordName, dkimValue, recordHost, spfValue, splitTxt } from '../verification/records';
 import { getDomain } from 'tldts';
+import { returnPathSchema, toReturnPathResource, type ReturnPathResource } from './return-path.resource';
+import { verificationSchema, verificationView } from './verification-view';
 import { z } from 'zod';
 import { DKIM_ALGORITHMS } from '../keys/dkim-keys';
 import { nameserverVerdictSchema, recordStatusSchema } from '../verification/check.resource';
@@ -57,6 +59,8 @@ export interface DomainResource {
   allowedIps: string[];
   /** The sending limits and today's usage (GET /v1/domains[/:id], POST /v1/domains and the admin limits route). */
   quota?: DomainQuota;
+  /** The custom MAIL FROM subdomain, its records and verdicts; null when none is set. */
+  returnPath: ReturnPathResource | null;
 }
 
 /** A domain's sending limits (counted per recipient) and today's usage. */
@@ -126,14 +130,7 @@ export const domainResourceSchema = z
     sending: sendingDecisionSchema,
     records: z.array(domainRecordSchema),
     dmarc: z.strictObject({ found: z.string().nullable(), advice: z.string().nullable() }),
-    verification: z.strictObject({
-      startedAt: isoDate,
-      deadlineAt: isoDate,
-      lastCheckedAt: isoDate.nullable(),
-      nextCheckAt: isoDate.nullable(),
-      verifiedAt: isoDate.nullable(),
-      suspendedAt: isoDate.nullable(),
-    }),
+    verification: verificationSchema,
     version: z.number().int(),
     createdAt: isoDate,
     questionnaire: z
@@ -162,6 +159,7 @@ export const domainResourceSchema = z
     quota: domainQuotaSchema
       .optional()
       .meta({ description: 'shown by GET /v1/domains, GET /v1/domains/{id}, POST /v1/domains and PUT /v1/admin/domains/{id}/limits' }),
+    returnPath: returnPathSchema.nullable(),
   })
   .meta({ id: 'Domain', description: 'The domain resource' });
 
@@ -228,14 +226,7 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
     sending: sendingDecision(doc),
     records,
     dmarc: { found: doc.dmarc?.found ?? null, advice: doc.dmarc?.advice ?? null },
-    verification: {
-      startedAt: iso(doc.startedAt)!,
-      deadlineAt: iso(doc.deadlineAt)!,
-      lastCheckedAt: iso(doc.lastCheckedAt),
-      nextCheckAt: iso(doc.nextCheckAt),
-      verifiedAt: iso(doc.verifiedAt),
-      suspendedAt: iso(doc.suspendedAt),
-    },
+    verification: verificationView(doc),
     version: doc.version,
     createdAt: iso(doc.createdAt)!,
     allowedIps: doc.allowedIps ?? [],
@@ -244,6 +235,7 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
       ? { review: { reason: doc.approvalReason ?? null, reviewedAt: iso(doc.reviewedAt)!, approvedAt: iso(doc.approvedAt ?? null) } }
       : {}),
     ...(quota ? { quota } : {}),
+    returnPath: doc.returnPath ? toReturnPathResource(doc.returnPath, doc.spfInclude) : null,
   };
 }
 

@@ -60,6 +60,11 @@ export class DomainStore {
     return this.model.findOne({ _id: id }).lean<DomainDoc>();
   }
 
+  /** The domains whose return path is `subdomain` (any account: two may claim one name, only a verified one counts). */
+  async findByReturnPath(subdomain: string): Promise<DomainDoc[]> {
+    return this.model.find({ 'returnPath.subdomain': subdomain }).limit(20).lean<DomainDoc[]>();
+  }
+
   /**
    * One batch of due domains, ordered by (nextCheckAt, _id) after the cursor: an
    * index range scan on nextCheckAt, so a tick costs O(due), not O(all domains).

@@ -14,6 +14,7 @@ import type { VerificationResult } from '../verification/verification-result';
 import type { DomainDoc, RecordStateDoc } from './domain.model';
 import { toDomainEventView, toDomainResource, type DomainResource } from './domain.resource';
 import type { DomainStore } from './domain.store';
+import { applyReturnPathCheck, earlier, type ReturnPathDoc } from './return-path';
 import type { ChangeNotifier } from '../events/change-notifier';
 import type { EventStore } from '../events/event.store';
 import type { CheckMetrics } from '../http/metrics';
@@ -29,6 +30,8 @@ export interface LifecycleOptions {
   rotation: RotationPolicy;
   /** Checks by verdict and their duration (mailwarden_checks_total, mailwarden_check_duration_seconds). */
   metrics?: CheckMetrics;
+  /** RETURN_PATH_MX_HOST: what a return-path subdomain's MX must name. */
+  returnPathMxHost?: string;
 }
 
 export type CheckOutcome = 'checked' | 'locked' | 'gone' | 'stale';
@@ -128,6 +131,8 @@ export class LifecycleService {
       }
       this.options.metrics?.checks.inc({ verdict });
       this.options.metrics?.checkDuration.observe({ verdict }, result.durationMs / 1000);
+      const returnPath = d.returnPath ? await this.checkReturnPath(d.returnPath, d.spfInclude) : null;
+      if (returnPath) t.changes.nextCheckAt = earlier(t.changes.nextCheckAt, returnPath.nextCheckAt);
       // Each event has its own version, so that its id `{domainId}-{version}` is unique.
       const events: Array<{ type: DomainEventType; selector?: string }> = [...t.events.map((type) => ({ type })), ...rotation.events];
       const version = d.version + Math.max(1, events.length);
@@ -176,9 +181,12 @@ export class LifecycleService {
         zone: result.zone ?? d.zone ?? null,
         outbox,
         outboxSince: outbox.length ? (d.outboxSince ?? now) : null,
+        ...(returnPath ? { returnPath } : {}),
         updatedAt: now,
       });
       if (!written) return 'stale';
+      // The return path decides the relay's MAIL FROM answer and delivery's envelope sender.
+      if (returnPath && returnPath.status !== d.returnPath?.status && !outbox.length) await this.notifier.policyChanged(d._id);
       // Trimming costs two queries, so it runs on every 50th check of a domain, not on each.
       if (t.changes.checkState.attempts % 50 === 0) await this.checks.trimDomain(d._id, this.options.retention.perDomain);
       if (t.changes.status && t.changes.status !== d.status) log.info({ from: d.status, to: t.changes.status, verdict }, 'domain status changed');
@@ -202,6 +210,22 @@ export class LifecycleService {
     const { nextCheckAt } = t.changes;
     if (nextCheckAt && rotation.nextCheckAt && rotation.nextCheckAt < nextCheckAt) t.changes.nextCheckAt = rotation.nextCheckAt;
     return { rotation, verdict, t };
+  }
+
+  /**
+   * Checks the domain's return path through the same state machine (its own window and
+   * bookkeeping). Like the domain's, a pass that would verify it is confirmed over TCP.
+   * It never changes the domain's status: it only selects the envelope sender.
+   */
+  private async checkReturnPath(rp: ReturnPathDoc, spfInclude: string): Promise<ReturnPathDoc> {
+    const target = { subdomain: rp.subdomain, mxHost: this.options.returnPathMxHost ?? rp.mxHost, spfInclude };
+    let result = await this.verifier.verifyReturnPath(target);
+    let next = applyReturnPathCheck(rp, result.verdict, this.clock.now(), this.options.policy);
+    if (next.status === 'verified' && rp.status !== 'verified') {
+      result = await this.verifier.verifyReturnPath(target, { transport: 'tcp' });
+      next = applyReturnPathCheck(rp, result.verdict, this.clock.now(), this.options.policy);
+    }
+    return { ...next, mxHost: target.mxHost, records: result.records };
   }
 
   /**

@@ -18,6 +18,8 @@ import { recipientsOf, toMessageResource, type MessageResource } from './message
 import type { MessageStore } from './message.store';
 import { applyUpdates, deriveMessageStatus, expiryOf, isFinalMessageStatus, isPending, queuedRecipients, type DerivedMessageStatus, type RecipientUpdate } from './recipient-status';
 import { formatReply, type SmtpReply } from './smtp-reply';
+import type { VerpAddresses } from './verp';
+import type { ReturnPathDecision } from '../domains/return-path';
 
 export type DeliveryMode = Config['delivery']['mode'];
 
@@ -129,6 +131,8 @@ export class DeliveryService {
     private readonly snapshots?: { take(queueId: string): Promise<DeliverySnapshot | undefined> },
     /** Messages by status, recipients by outcome, delivery latency. */
     private readonly metrics?: DeliveryMetrics,
+    /** Signs VERP envelope senders for domains with a verified return path; without it the client's sender is used. */
+    private readonly verp?: VerpAddresses,
   ) {}
 
   /**
@@ -187,7 +191,7 @@ export class DeliveryService {
     if (decision && !decision.allowed) return this.hold(msg, expiry, decision.reason, startedAt);
     if (!(await this.messages.markSending(queueId, startedAt))) return 'already_finished';
 
-    return this.send(msg, decision && dkim, startedAt, expiry !== null);
+    return this.send(msg, decision && dkim, startedAt, expiry !== null, decision?.returnPath);
   }
 
   /**
@@ -222,11 +226,11 @@ export class DeliveryService {
       deliveredAt: null,
     };
     const last = expiryOf(createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts) !== null;
-    return this.send(msg, decision && dkim, startedAt, last);
+    return this.send(msg, decision && dkim, startedAt, last, decision?.returnPath);
   }
 
   /** Signs and sends `msg` to its pending recipients (claimed: `sending`), and records the outcome. */
-  private async send(msg: MessageDoc, dkim: DkimSelectorDoc[] | null, startedAt: Date, last: boolean): Promise<DeliveryOutcome> {
+  private async send(msg: MessageDoc, dkim: DkimSelectorDoc[] | null, startedAt: Date, last: boolean, returnPath?: ReturnPathDecision): Promise<DeliveryOutcome> {
     const pending = recipientsOf(msg).filter((r) => isPending(r.status));
     if (!dkim) {
       const reason = 'the domain was deleted';
@@ -243,11 +247,26 @@ export class DeliveryService {
       return this.record(msg, results.map((r) => fromResult(r, last)), { at: startedAt, t0 });
     }
 
-    this.transport ??= this.transportFactory();
-    const addresses = pending.map((r) => r.address);
-    const results = await this.transport.deliver({ from: msg.envelope.from, recipients: addresses, raw: signed, envelopeId: msg._id });
+    const results = await this.transmit(msg, pending.map((r) => r.address), signed, returnPath);
     const extra = this.options.mode === 'capture' ? { captured: signed } : {};
     return this.record(msg, results.map((r) => fromResult(r, last)), { at: startedAt, t0 }, extra);
+  }
+
+  /**
+   * Hands the signed message to the transport. With a verified return path each recipient
+   * gets its own transaction from its own VERP sender (b-<token>@subdomain), so that a
+   * bounce names the recipient; otherwise one transaction from the client's envelope sender.
+   */
+  private async transmit(msg: MessageDoc, addresses: string[], raw: Buffer, returnPath?: ReturnPathDecision): Promise<RecipientResult[]> {
+    const transport = (this.transport ??= this.transportFactory());
+    const subdomain = returnPath?.mode === 'verp' ? returnPath.subdomain : null;
+    if (!subdomain || !this.verp) return transport.deliver({ from: msg.envelope.from, recipients: addresses, raw, envelopeId: msg._id });
+    const verp = this.verp;
+    const all = recipientsOf(msg).map((r) => r.address);
+    const each = await Promise.all(
+      addresses.map((a) => transport.deliver({ from: verp.address(msg._id, all.indexOf(a), a, subdomain) ?? msg.envelope.from, recipients: [a], raw, envelopeId: msg._id })),
+    );
+    return each.flat();
   }
 
   /** The message as it leaves: Message-ID and Date added when missing, then DKIM-signed. */

@@ -44,6 +44,10 @@ export const messageResourceSchema = z
         reason: z.string().nullable().meta({ description: 'why the recipient is where it is; `expired` once the retry window closed while it was deferred' }),
         attempts: z.number().int().meta({ description: 'delivery attempts that included this recipient' }),
         updatedAt: z.iso.datetime(),
+        complaint: z
+          .strictObject({ feedbackType: z.string(), at: z.iso.datetime() })
+          .optional()
+          .meta({ description: 'the recipient complained (an ARF report reached the return path)' }),
       }),
     ),
     size: z.number().int(),
@@ -76,6 +80,7 @@ export function toMessageResource(m: Omit<MessageDoc, 'raw' | 'captured'>): Mess
       reason: r.reason ?? null,
       attempts: r.attempts,
       updatedAt: r.updatedAt,
+      ...(r.complaint ? { complaint: { feedbackType: r.complaint.feedbackType, at: r.complaint.at } } : {}),
     })),
     size: m.size,
     attempts: (m.attempts ?? []).map((a) => ({

@@ -56,6 +56,11 @@ export class MessageStore {
     return this.model.findOne({ _id: id, accountId }, { raw: 0, captured: 0 }).lean<Omit<MessageDoc, 'raw' | 'captured'>>();
   }
 
+  /** Any account's message without its bytes (the bounce intake). */
+  async findSummaryById(id: string): Promise<Omit<MessageDoc, 'raw' | 'captured'> | null> {
+    return this.model.findOne({ _id: id }, { raw: 0, captured: 0 }).lean<Omit<MessageDoc, 'raw' | 'captured'>>();
+  }
+
   /** The signed message kept in capture mode; null when there is none (yet). */
   async findCaptured(accountId: string, id: string): Promise<Buffer | null> {
     const doc = await this.model.findOne({ _id: id, accountId }, { captured: 1 }).lean<Pick<MessageDoc, 'captured'>>();
@@ -93,6 +98,18 @@ export class MessageStore {
       { _id: id, status: { $nin: ['delivered', 'bounced', 'failed'] } },
       { $push: { attempts: attempt }, $set: set },
     );
+    return res.matchedCount === 1;
+  }
+
+  /**
+   * What a report about a sent message changes (the bounce intake): recipients by index and,
+   * unless an attempt is running, the derived status. Finished messages are updated too: a
+   * bounce or complaint arrives after delivery.
+   */
+  async recordReport(id: string, changes: { status?: MessageStatus; updatedAt: Date; recipientsAt: Map<number, RecipientState> }): Promise<boolean> {
+    const set: Record<string, unknown> = { updatedAt: changes.updatedAt, ...(changes.status ? { status: changes.status } : {}) };
+    for (const [i, r] of changes.recipientsAt) set[`recipients.${i}`] = r;
+    const res = await this.model.updateOne({ _id: id }, { $set: set });
     return res.matchedCount === 1;
   }
 

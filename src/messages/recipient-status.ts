@@ -21,6 +21,8 @@ export interface RecipientState {
   /** Delivery attempts that included this recipient. */
   attempts: number;
   updatedAt: Date;
+  /** The recipient's complaint (an ARF report through the return path), once one arrived. */
+  complaint?: { feedbackType: string; at: Date };
 }
 
 /**

@@ -123,11 +123,12 @@ export class RelayService {
     return { username: user.username, domainId: user.domainId, accountId: user.accountId };
   }
 
-  /** MAIL FROM: the user's own domain, and that domain may send right now. */
+  /** MAIL FROM: the user's own domain, that domain may send right now, and its return path does not hold it back (fallback `reject`). */
   async checkSender(user: RelayUser, address: string): Promise<void> {
     const decision = await this.policy.decide(user.domainId);
     if (!address.includes('@') || domainOf(address) !== decision.domain) throw REPLIES.senderNotPermitted();
     if (!decision.allowed) throw REPLIES.sendingSuspended(decision.domain, decision.reason);
+    if (decision.returnPath?.mode === 'reject') throw REPLIES.returnPathNotVerified(decision.domain);
   }
 
   checkRecipientCount(current: number): void {

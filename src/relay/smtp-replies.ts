@@ -34,6 +34,12 @@ export const REPLIES = {
   recipientSuppressed: () => new SmtpRejection(550, '5.1.1 Recipient address is suppressed'),
   rateExceeded: () => new SmtpRejection(451, '4.7.1 Sending rate exceeded, try again later'),
   dailyQuotaExceeded: () => new SmtpRejection(452, '4.5.3 Daily sending quota exceeded'),
+  /** The domain's return path is not verified and its fallback is `reject`. */
+  returnPathNotVerified: (domain: string) => new SmtpRejection(451, `4.7.1 Return path not verified for ${domain}`),
+  /** The bounce intake: RCPT TO an address that is not at a verified return-path subdomain. */
+  notAReturnPath: () => new SmtpRejection(550, '5.1.1 Recipient address rejected: not a verified return path'),
+  /** The bounce intake: the connection lasted longer than it may. */
+  connectionTimeLimit: () => new SmtpRejection(421, '4.4.2 Connection time limit exceeded, closing connection'),
 } as const;
 
 /** The reply to a message the inspector refused. */

@@ -1,6 +1,7 @@
 import { normalizeDomainName } from '../domains/domain-name';
 import { sendingDecision, type SendingDecision } from '../domains/domain-state';
 import type { DomainStore } from '../domains/domain.store';
+import { returnPathDecision, type ReturnPathDecision } from '../domains/return-path';
 import { sendingLimits, type SendingLimits } from '../domains/sending-limits';
 
 /** The sending decision for one domain, as the relay caches it, with the limits it counts recipients against. */
@@ -8,6 +9,8 @@ export interface PolicyDecision extends SendingDecision {
   domainId: string;
   domain: string;
   limits: SendingLimits;
+  /** The envelope sender delivery uses (VERP while the return path is verified) and the relay's MAIL FROM rule; absent: use_sender. */
+  returnPath?: ReturnPathDecision;
 }
 
 /** The decision for a sender address (GET /v1/policy). */
@@ -32,7 +35,9 @@ export class SendingPolicy {
   /** The decision for any account's domain; null when the domain does not exist. */
   async forDomain(domainId: string): Promise<PolicyDecision | null> {
     const d = await this.domains.findById(domainId);
-    return d ? { domainId, domain: d.domain, ...sendingDecision(d), limits: sendingLimits(d, this.defaultLimits) } : null;
+    return d
+      ? { domainId, domain: d.domain, ...sendingDecision(d), limits: sendingLimits(d, this.defaultLimits), returnPath: returnPathDecision(d.returnPath) }
+      : null;
   }
 
   /** The decision for a sender address of the account; a domain it has not registered is never allowed. */

@@ -17,6 +17,12 @@ declare module 'mailsplit' {
   export class Splitter extends Transform {
     constructor(options?: { ignoreEmbedded?: boolean; maxHeadSize?: number; maxChildNodes?: number });
   }
+  /** A header block parsed as RFC 5322 fields (folding undone, encoded words decoded by getFirst). */
+  export class Headers {
+    constructor(headers: Buffer | string);
+    getFirst(key: string): string;
+    get(key: string): string[];
+  }
 }
 declare module 'nodemailer/lib/addressparser' {
   interface ParsedAddress {

@@ -1,6 +1,6 @@
 import { evaluateDkim } from './dkim-record';
 import { evaluateDmarc } from './dmarc';
-import type { LookupResult } from '../dns/resolver';
+import type { CheckResolver, LookupResult } from '../dns/resolver';
 import { evaluateSpfPolicy } from './spf-policy';
 import { suggestSpfRecord } from './spf-suggest';
 import { parseSpfRecord } from './spf-record';
@@ -14,7 +14,8 @@ import { dkimRecordName, dkimValue, spfValue } from './records';
 import { mergeSpfRecords } from './value-diagnosis';
 import { diagnoseRecord, type DiagnosisResolver } from './diagnosis-lookups';
 import type { DiagnosisSubject } from './diagnosis';
-import { aggregate, overall, type NameserverVerdict, type RecordCheck, type VerificationResult } from './verification-result';
+import { aggregate, overall, type NameserverVerdict, type RecordCheck, type VerificationResult, type Verdict } from './verification-result';
+import { evaluateReturnPathMx } from './return-path-mx';
 
 /** What a check needs to know about a domain. */
 export interface VerificationTarget {
@@ -38,6 +39,20 @@ export interface VerifyOptions {
    * `tcp` only, to confirm a pass before it changes a domain's state.
    */
   transport?: 'udp' | 'tcp';
+}
+
+/** What a return-path check needs to know (DESIGN §6). */
+export interface ReturnPathTarget {
+  subdomain: string;
+  /** RETURN_PATH_MX_HOST. */
+  mxHost: string;
+  spfInclude: string;
+}
+
+/** The verdicts of a return path's two records, and together. */
+export interface ReturnPathResult {
+  records: Array<{ purpose: 'mx' | 'spf'; status: Verdict; found: string[]; reason: string | null; nameservers: NameserverVerdict[] }>;
+  verdict: Verdict;
 }
 
 type Asked = { ns: Nameserver; resolver: DiagnosisResolver } | { ns: Nameserver; skipped: string };
@@ -70,14 +85,7 @@ export class DnsVerifier {
     } else {
       zone = found.zone;
       nameservers = found.nameservers;
-      const { skipped } = selectNameservers(nameservers, { allowPrivate: this.options.allowPrivate });
-      const notAsked = new Map(skipped.map((x) => [x.ns, x.reason]));
-      const resolvers: Asked[] = nameservers.map((ns) => {
-        const reason = notAsked.get(ns);
-        if (reason !== undefined) return { ns, skipped: reason };
-        const server = { host: ns.ip, port: this.options.authPort };
-        return { ns, resolver: new AuthoritativeResolver(this.client, server, found.zone, outside, opts.transport ?? 'udp') };
-      });
+      const resolvers = this.ask(found.zone, nameservers, outside, opts.transport ?? 'udp');
       records = await Promise.all([this.checkSpf(target, resolvers), ...target.selectors.map((s) => this.checkDkim(target, s, resolvers))]);
       const apex = found.zone;
       records = await Promise.all(records.map((r) => withDiagnosis(r, subjectOf(target, r, apex), resolvers)));
@@ -91,6 +99,64 @@ export class DnsVerifier {
       verdict: overall(records.map((r) => r.status)),
       durationMs: Number(process.hrtime.bigint() - t0) / 1e6,
     };
+  }
+
+  /**
+   * Checks a return-path subdomain (DESIGN §6): an MX naming `mxHost` and an SPF record
+   * authorising us, per authoritative nameserver, by the same evaluators and aggregation
+   * as the domain's own records. A CNAME at the subdomain fails both: no other record may
+   * sit beside a CNAME (RFC 1034 §3.6.2), so the MX and TXT cannot be published there.
+   */
+  async verifyReturnPath(target: ReturnPathTarget, opts: VerifyOptions = {}): Promise<ReturnPathResult> {
+    const outside = new MemoResolver(this.recursive);
+    const found = await this.discovery.discover(target.subdomain);
+    if (found.kind === 'error') {
+      const reason = `cannot find the authoritative nameservers: ${found.reason}`;
+      const records = (['mx', 'spf'] as const).map((purpose) => ({ purpose, status: 'temperror' as const, found: [], reason, nameservers: [] }));
+      return { records, verdict: 'temperror' };
+    }
+    const transport = opts.transport ?? 'udp';
+    const asked = this.ask(found.zone, found.nameservers, outside, transport);
+    const perNs = await Promise.all(
+      asked.map(async (a) => {
+        if ('skipped' in a) return { mx: notQueried(a.ns, a.skipped), spf: notQueried(a.ns, a.skipped) };
+        const cname = await this.cnameAt(target.subdomain, a.ns, transport);
+        if (cname) return { mx: cname, spf: cname };
+        const [mx, spf] = await Promise.all([
+          a.resolver.mx(target.subdomain).then((r) => ({ host: a.ns.host, ip: a.ns.ip, ...evaluateReturnPathMx(r, target.mxHost) })),
+          evaluateSpfPolicy(a.resolver, { domain: target.subdomain, outboundIps: this.options.outboundIps, includeDomain: target.spfInclude, helo: this.options.helo }).then(
+            (r) => ({ host: a.ns.host, ip: a.ns.ip, status: r.verdict, found: r.found, reason: r.reason }),
+          ),
+        ]);
+        return { mx, spf };
+      }),
+    );
+    const records = (['mx', 'spf'] as const).map((purpose) => {
+      const nameservers = perNs.map((n) => n[purpose]);
+      return { purpose, ...aggregate(nameservers), found: [...new Set(nameservers.flatMap((n) => n.found))], nameservers };
+    });
+    return { records, verdict: overall(records.map((r) => r.status)) };
+  }
+
+  /** A failing verdict when the nameserver answers a CNAME at `name`; null otherwise (a lookup error is left to the record checks). */
+  private async cnameAt(name: string, ns: Nameserver, transport: 'udp' | 'tcp'): Promise<NameserverVerdict | null> {
+    const out = await this.client.query(name, 'CNAME', { host: ns.ip, port: this.options.authPort }, { recursionDesired: false, expectAuthoritative: true, transport });
+    if (out.kind !== 'answer') return null;
+    const target = String((out.records[0] as { data: unknown }).data).replace(/\.$/, '');
+    const reason = `${name} is a CNAME (to ${target}); a return path needs its own MX and TXT records there, and nothing may sit beside a CNAME: remove the CNAME and publish the MX and SPF records at ${name}`;
+    return { host: ns.host, ip: ns.ip, status: 'fail', found: [`CNAME ${target}`], reason };
+  }
+
+  /** One resolver per authoritative nameserver address, or why that address is not asked. */
+  private ask(zone: string, nameservers: Nameserver[], outside: CheckResolver, transport: 'udp' | 'tcp'): Asked[] {
+    const { skipped } = selectNameservers(nameservers, { allowPrivate: this.options.allowPrivate });
+    const notAsked = new Map(skipped.map((x) => [x.ns, x.reason]));
+    return nameservers.map((ns) => {
+      const reason = notAsked.get(ns);
+      if (reason !== undefined) return { ns, skipped: reason };
+      const server = { host: ns.ip, port: this.options.authPort };
+      return { ns, resolver: new AuthoritativeResolver(this.client, server, zone, outside, transport) };
+    });
   }
 
   private expected(target: VerificationTarget): RecordCheck[] {

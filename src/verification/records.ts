@@ -42,3 +42,11 @@ export function recordHost(name: string, zone: string): string {
   if (n === z) return '@';
   return z !== '' && n.endsWith(`.${z}`) ? n.slice(0, -(z.length + 1)) : n;
 }
+
+/** The MX preference we ask for at a return-path subdomain. */
+export const RETURN_PATH_MX_PREFERENCE = 10;
+
+/** The MX value to publish at a return-path subdomain, as DNS providers' forms take it. */
+export function returnPathMxValue(mxHost: string): string {
+  return `${RETURN_PATH_MX_PREFERENCE} ${mxHost}`;
+}

@@ -97,7 +97,7 @@ describe('docker-compose.yml', () => {
       const config = loadConfig(asStrings, () => 'nameserver 192.0.2.53\n');
       expect(config.production).toBe(true);
       expect(config.smtp).toMatchObject({ port: 2587, smtpsPort: 2465 });
-      expect(config.bounce.port).toBe(2525);
+      expect(config.returnPath.bouncePort).toBe(2525);
       expect(config.queuePrefix).toBe('{mw}');
     }
   });

@@ -65,6 +65,7 @@ describe('graceful shutdown (mailwarden all in a child process)', () => {
       PORT: '0',
       SMTP_HOST: '127.0.0.1',
       SMTP_PORT: '0',
+      BOUNCE_SMTP_PORT: '0',
       LOG_LEVEL: 'info',
       SWEEP_INTERVAL_MS: '200',
       SHUTDOWN_GRACE_MS: String(graceMs),

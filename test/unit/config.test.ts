@@ -38,6 +38,24 @@ describe('loadConfig', () => {
     expect(c.masterKey).toHaveLength(32);
   });
 
+  it('configures the return path: bounce port (25 in production), MX host (RELAY_HOSTNAME by default), VERP secret (from MASTER_KEY unless given)', () => {
+    const dev = loadConfig({ ...good, RELAY_HOSTNAME: 'Relay.Example.com' }, noResolvConf);
+    const prod = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf);
+    expect([dev.returnPath.bouncePort, prod.returnPath.bouncePort]).toEqual([2525, 25]);
+    expect(dev.returnPath.mxHost).toBe('relay.example.com');
+    expect(loadConfig({ ...good, RETURN_PATH_MX_HOST: 'mx.mailwarden.example' }, noResolvConf).returnPath.mxHost).toBe('mx.mailwarden.example');
+    // Derived from MASTER_KEY: stable across processes, never the key itself.
+    expect(dev.returnPath.verpSecret.equals(prod.returnPath.verpSecret)).toBe(true);
+    expect(dev.returnPath.verpSecret.equals(dev.masterKey)).toBe(false);
+    const given = loadConfig({ ...good, VERP_SECRET: 's'.repeat(32) }, noResolvConf);
+    expect(given.returnPath.verpSecret.toString()).toBe('s'.repeat(32));
+    expect(problemsOf({ ...good, VERP_SECRET: 'short', RETURN_PATH_MX_HOST: 'not a host', BOUNCE_SMTP_PORT: '70000' })).toEqual([
+      'BOUNCE_SMTP_PORT: Too big: expected number to be <=65535',
+      'RETURN_PATH_MX_HOST: must be a host name',
+      'VERP_SECRET: must be at least 32 characters (openssl rand -base64 32)',
+    ]);
+  });
+
   it('queries private nameserver addresses only with DNS_ALLOW_PRIVATE=true', () => {
     expect(loadConfig(good, noResolvConf).dns.allowPrivate).toBe(false);
     expect(loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production' }, noResolvConf).dns.allowPrivate).toBe(false);
@@ -180,12 +198,12 @@ describe('loadConfig', () => {
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['API_RATE_BURST', 'API_RATE_PER_SECOND', 'MAX_DOMAINS_PER_ACCOUNT', 'MAX_WEBHOOKS_PER_ACCOUNT']);
   });
   it('reads the relay ports and the PROXY protocol networks (issue 13)', () => {
-    const dev = loadConfig(good, noResolvConf);
+    const dev = loadConfig({ ...good, RELAY_HOSTNAME: 'relay.example.com' }, noResolvConf);
     expect(dev.smtp).toMatchObject({ smtpsPort: 2465, proxyProtocolFrom: [] });
-    expect(dev.bounce).toEqual({ port: 2525, returnPathMxHost: undefined });
+    expect(dev.returnPath).toMatchObject({ bouncePort: 2525, mxHost: 'relay.example.com' });
     const prod = loadConfig({ ...good, ...tlsFiles, NODE_ENV: 'production', SMTP_PROXY_PROTOCOL_FROM: '10.0.0.0/8, 2001:db8::/32,192.0.2.7', RETURN_PATH_MX_HOST: 'bounces.example.net' }, noResolvConf);
     expect(prod.smtp).toMatchObject({ port: 587, smtpsPort: 465, proxyProtocolFrom: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'] });
-    expect(prod.bounce).toEqual({ port: 25, returnPathMxHost: 'bounces.example.net' });
+    expect(prod.returnPath).toMatchObject({ bouncePort: 25, mxHost: 'bounces.example.net' });
     expect(problemsOf({ ...good, SMTP_PROXY_PROTOCOL_FROM: '10.0.0.0/33,lb.example', SMTPS_PORT: '70000' })).toEqual(
       expect.arrayContaining([
         'SMTP_PROXY_PROTOCOL_FROM: "10.0.0.0/33" is not a CIDR or an IP address',
@@ -196,9 +214,10 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty variable as unset, defaults included (compose writes ${X:-} as "")', () => {
-    const c = loadConfig({ ...good, SMARTHOST_URL: '', RETURN_PATH_MX_HOST: '', SMTPS_PORT: ' ', DELIVERY_MODE: '' }, noResolvConf);
+    const c = loadConfig({ ...good, RELAY_HOSTNAME: 'relay.example.com', SMARTHOST_URL: '', RETURN_PATH_MX_HOST: '', SMTPS_PORT: ' ', DELIVERY_MODE: '' }, noResolvConf);
     expect(c.delivery.smarthostUrl).toBe('smtp://127.0.0.1:25');
     expect(c.smtp.smtpsPort).toBe(2465);
-    expect(c.bounce.returnPathMxHost).toBeUndefined();
+    // An empty RETURN_PATH_MX_HOST is unset: the default, RELAY_HOSTNAME, applies.
+    expect(c.returnPath.mxHost).toBe('relay.example.com');
   });
 });

@@ -31,6 +31,6 @@ describe('mailwarden CLI', () => {
   it('exits 2 with usage on an unknown role', async () => {
     const t = io();
     expect(await main(['mailer'], {}, t.io)).toBe(2);
-    expect(t.err.join('')).toMatch(/usage: mailwarden <api\|worker\|relay\|all>/);
+    expect(t.err.join('')).toMatch(/usage: mailwarden <api\|worker\|relay\|bounce\|all>/);
   });
 });
