@@ -68,6 +68,7 @@ import { DeliverySnapshots } from './queue/delivery-snapshots';
 import { DkimSigner } from './messages/dkim-signer';
 import { MessageRecovery } from './messages/message-recovery';
 import { MessageStore } from './messages/message.store';
+import { SpoolWriter } from './messages/spool-writer';
 import { MessageService } from './messages/message.service';
 import { createSmarthostTransport } from './messages/smarthost.transport';
 import { captureTransport } from './messages/delivery-transport';
@@ -147,6 +148,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const smtpUserStore = new SmtpUserStore(mongo);
   await Promise.all([accountStore.init(), domainStore.init(), checkStore.init(), eventStore.init(), smtpUserStore.init()]);
   await messageStore.init();
+  // The relay's group commit: concurrent sessions' spool inserts share one journaled write.
+  const spool = new SpoolWriter(messageStore);
   const suppressionStore = new SuppressionStore(mongo);
   await suppressionStore.init();
 
@@ -342,7 +345,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     // A safety net for a missed message; changes normally arrive over pub/sub at once.
     const refresher = setInterval(() => void refreshAll().catch(warn('allowlist refresh failed')), 5 * 60_000);
     refresher.unref();
-    const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), suppressed, sendingQuota, clock, logger, {
+    const relay = new RelayService(smtpUserStore, spool, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), suppressed, sendingQuota, clock, logger, {
       maxAuthFailures: 5,
       maxUsernameFailures: 20,
       authFailureWindowMs: 15 * 60_000,
@@ -525,6 +528,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     delivery,
     messageRecovery,
     messages: messageStore,
+    spool,
     events: eventStore,
     checks: checkStore,
     http,

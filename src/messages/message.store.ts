@@ -32,6 +32,25 @@ export class MessageStore {
     await this.model.collection.insertOne(doc as never);
   }
 
+  /**
+   * Spools several accepted messages in one unordered, journaled insert (the relay's group
+   * commit, SpoolWriter). Returns each document's outcome in order: null once it is durable,
+   * or its own write error (a duplicate _id keeps code 11000); throws when the batch failed
+   * as a whole (the connection, or the write concern), since then no document is known durable.
+   */
+  async insertBatch(docs: MessageDoc[]): Promise<Array<Error | null>> {
+    const outcomes: Array<Error | null> = docs.map(() => null);
+    try {
+      await this.model.collection.insertMany(docs as never[], { ordered: false, writeConcern: { j: true } });
+    } catch (err) {
+      const bulk = err as { writeErrors?: unknown; writeConcernError?: unknown; result?: { hasWriteConcernError?: () => boolean } };
+      const writeErrors = bulk.writeErrors === undefined ? [] : ([] as Array<{ index: number; code: number; errmsg?: string }>).concat(bulk.writeErrors as never);
+      if (writeErrors.length === 0 || bulk.writeConcernError || bulk.result?.hasWriteConcernError?.()) throw err;
+      for (const w of writeErrors) outcomes[w.index] = Object.assign(new Error(w.errmsg ?? `spool insert failed (code ${w.code})`), { code: w.code });
+    }
+    return outcomes;
+  }
+
   /** Removes a spooled message that was never acknowledged to the client. */
   async remove(id: string): Promise<void> {
     await this.model.deleteOne({ _id: id });
