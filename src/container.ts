@@ -44,7 +44,8 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhookService } from './webhooks/webhook.service';
 import { WebhookStore } from './webhooks/webhook.store';
 import type { HostLookup } from './webhooks/ssrf-guard';
-import { allowlistChannel, ChangeNotifier, policyChannel, smtpUserRemovedChannel, suppressionChannel } from './events/change-notifier';
+import { allowlistChannel, ChangeNotifier, policyChannel, smtpUserRemovedChannel, suppressionChannel, webhookChannel } from './events/change-notifier';
+import { InvalidatedCache } from './events/invalidated-cache';
 import { SendingPolicy } from './sending-policy/sending-policy.service';
 import { policyRoutes } from './sending-policy/policy.router';
 import { accountsRoutes } from './accounts/accounts.router';
@@ -247,11 +248,18 @@ export async function createContainer(config: Config, logger: Logger, options: C
     },
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
     deliverySnapshots,
+    (accountId) => webhookAccounts.get(accountId),
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
   const webhookStore = new WebhookStore(mongo);
   await webhookStore.init();
+  // The worker's answer to "does this account have any active webhook?" (fails open to the store).
+  const webhookAccounts = new InvalidatedCache((accountId) => webhookStore.hasActive(accountId), () => workerChannelLive(), clock, {
+    ttlMs: 30_000,
+    failClosed: false,
+    channel: 'webhook',
+  });
   const webhooks = new WebhookService(
     webhookStore,
     eventStore,
@@ -269,6 +277,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       maxPerAccount: config.quotas.webhooksPerAccount,
       testLimit: { max: 5, windowMs: 60_000 },
     },
+    (accountId) => notifier.webhooksChanged(accountId),
   );
   const webhookDeliveries = new WebhookDeliveryService(webhookStore, eventStore, webhooks, clock, logger, {
     allowPrivate: config.webhooks.allowPrivate,
@@ -428,6 +437,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       // schedule, and the delivery cache starts over (it reads directly while the channel is down).
       () => deliveryDomains.clear(),
     );
+    subscriber.on(webhookChannel(config.queuePrefix), (accountId) => webhookAccounts.invalidate(accountId), () => webhookAccounts.clear());
     workerChannelLive = () => subscriber.live;
     try {
       await subscriber.subscribe();

@@ -91,16 +91,6 @@ export class MessageStore {
   }
 
   /**
-   * Moves a message untouched since it was spooled (`queued`, updatedAt still its createdAt)
-   * to `sending`: the first attempt's claim, taken without reading the message. False when
-   * any attempt (or a crashed one) came first, or the message is gone: read it then.
-   */
-  async claimFirstAttempt(id: string, createdAt: Date, now: Date): Promise<boolean> {
-    const res = await this.model.updateOne({ _id: id, status: 'queued', updatedAt: createdAt }, { $set: { status: 'sending', hold: null, updatedAt: now } });
-    return res.matchedCount === 1;
-  }
-
-  /**
    * Appends one attempt and applies its outcome in a single-document write. A finished
    * message is never rewritten (a second guard: the per-message lock is the first).
    */

@@ -193,7 +193,11 @@ export class RelayService {
       await this.redis(this.producer.enqueueDelivery(queueId, spooled), 'delivery enqueue');
     } catch (err) {
       // The client will be told to retry: take the spooled copy back so it is not sent twice.
-      // An enqueue that lands after its deadline finds no message and delivers nothing.
+      // An enqueue that lands after its deadline finds neither its snapshot (dropped behind
+      // the put, not awaited: Redis may be what stalled) nor the message, and delivers nothing.
+      void this.producer.withdrawDelivery(queueId).catch((dropErr: unknown) =>
+        this.logger.warn({ queueId, err: (dropErr as Error).message }, 'relay: could not drop the snapshot of a refused message'),
+      );
       await this.spool.remove(queueId).catch((removeErr: unknown) =>
         this.logger.error({ queueId, err: (removeErr as Error).message }, 'relay: could not remove the spooled copy of a refused message'),
       );
