@@ -1,5 +1,5 @@
 /*
- * A preload for the bench's service process (BENCH_SERVICE_NODE_OPTIONS="--require
+ * A preload for the bench's service process (BENCH_SERVICE_NODE_ARGS="--require
  * <repo>/scripts/bench/mongo-commands.cjs"): counts the MongoDB commands the service sends,
  * by command and collection, through the driver's command monitoring, and writes the
  * counts to $MONGO_COMMANDS_OUT (default /tmp/mongo-commands-<pid>.json) every second
