@@ -147,7 +147,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string, smarth
       SMARTHOST_TLS_REJECT_UNAUTHORIZED: bool().default(true),
       DELIVERY_RETRY_BASE_MS: integer(1).default(60_000),
       DELIVERY_MAX_AGE_MS: integer(1).default(5 * 24 * 3600_000),
-      DELIVERY_CONCURRENCY: integer(1).default(50),
+      DELIVERY_CONCURRENCY: integer(1).default(25),
       MX_PORT: port().default(25),
       MX_MAX_CONNECTIONS_PER_DOMAIN: integer(1).default(5),
       MTA_STS_PORT: port().default(443),
