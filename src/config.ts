@@ -171,6 +171,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string, smarth
       SMARTHOST_TLS_REJECT_UNAUTHORIZED: bool().default(true),
       DELIVERY_RETRY_BASE_MS: integer(1).default(60_000),
       DELIVERY_MAX_AGE_MS: integer(1).default(5 * 24 * 3600_000),
+      DELIVERY_CONCURRENCY: integer(1).default(25),
       MX_PORT: port().default(25),
       MX_MAX_CONNECTIONS_PER_DOMAIN: integer(1).default(5),
       MTA_STS_PORT: port().default(443),
@@ -290,6 +291,8 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
       /** A recipient still deferred or held when its message is this old bounces as `expired` (Postfix's maximal_queue_lifetime). */
       maxAgeMs: e.DELIVERY_MAX_AGE_MS,
+      /** Delivery jobs one worker process runs at once: attempts mostly wait on the network and the database. */
+      concurrency: e.DELIVERY_CONCURRENCY,
       mx: {
         /** Port of the recipient domains' MX hosts (25; tests use a high port on 127.0.0.x). */
         port: e.MX_PORT,

@@ -45,7 +45,8 @@ import { WebhookDeliveryService } from './webhooks/webhook-delivery.service';
 import { WebhookService } from './webhooks/webhook.service';
 import { WebhookStore } from './webhooks/webhook.store';
 import type { HostLookup } from './webhooks/ssrf-guard';
-import { allowlistChannel, ChangeNotifier, policyChannel, smtpUserRemovedChannel, suppressionChannel } from './events/change-notifier';
+import { allowlistChannel, ChangeNotifier, policyChannel, smtpUserRemovedChannel, suppressionChannel, webhookChannel } from './events/change-notifier';
+import { InvalidatedCache } from './events/invalidated-cache';
 import { SendingPolicy } from './sending-policy/sending-policy.service';
 import { policyRoutes } from './sending-policy/policy.router';
 import { accountsRoutes } from './accounts/accounts.router';
@@ -72,6 +73,7 @@ import { DeliverySnapshots } from './queue/delivery-snapshots';
 import { DkimSigner } from './messages/dkim-signer';
 import { MessageRecovery } from './messages/message-recovery';
 import { MessageStore } from './messages/message.store';
+import { SpoolWriter } from './messages/spool-writer';
 import { MessageService } from './messages/message.service';
 import { createSmarthostTransport } from './messages/smarthost.transport';
 import { captureTransport } from './messages/delivery-transport';
@@ -162,6 +164,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
   const smtpUserStore = new SmtpUserStore(mongo);
   await Promise.all([accountStore.init(), domainStore.init(), checkStore.init(), eventStore.init(), smtpUserStore.init()]);
   await messageStore.init();
+  // The relay's group commit: concurrent sessions' spool inserts share one journaled write.
+  const spool = new SpoolWriter(messageStore);
   const suppressionStore = new SuppressionStore(mongo);
   await suppressionStore.init();
 
@@ -288,11 +292,18 @@ export async function createContainer(config: Config, logger: Logger, options: C
     deliverySnapshots,
     metrics,
     verp,
+    (accountId) => webhookAccounts.get(accountId),
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
   const webhookStore = new WebhookStore(mongo);
   await webhookStore.init();
+  // The worker's answer to "does this account have any active webhook?" (fails open to the store).
+  const webhookAccounts = new InvalidatedCache((accountId) => webhookStore.hasActive(accountId), () => workerChannelLive(), clock, {
+    ttlMs: 30_000,
+    failClosed: false,
+    channel: 'webhook',
+  });
   const webhooks = new WebhookService(
     webhookStore,
     eventStore,
@@ -310,6 +321,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       maxPerAccount: config.quotas.webhooksPerAccount,
       testLimit: { max: 5, windowMs: 60_000 },
     },
+    (accountId) => notifier.webhooksChanged(accountId),
   );
   const webhookDeliveries = new WebhookDeliveryService(webhookStore, eventStore, webhooks, clock, logger, {
     allowPrivate: config.webhooks.allowPrivate,
@@ -394,7 +406,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     // A safety net for a missed message; changes normally arrive over pub/sub at once.
     const refresher = setInterval(() => void refreshAll().catch(warn('allowlist refresh failed')), 5 * 60_000);
     refresher.unref();
-    const relay = new RelayService(smtpUserStore, messageStore, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), suppressed, sendingQuota, clock, logger, {
+    const relay = new RelayService(smtpUserStore, spool, producer, policy, allowlist, new FixedWindowLimiter(redis, config.queuePrefix), suppressed, sendingQuota, clock, logger, {
       maxAuthFailures: 5,
       maxUsernameFailures: 20,
       authFailureWindowMs: 15 * 60_000,
@@ -502,6 +514,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       // schedule, and the delivery cache starts over (it reads directly while the channel is down).
       () => deliveryDomains.clear(),
     );
+    subscriber.on(webhookChannel(config.queuePrefix), (accountId) => webhookAccounts.invalidate(accountId), () => webhookAccounts.clear());
     workerChannelLive = () => subscriber.live;
     try {
       await subscriber.subscribe();
@@ -609,6 +622,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
     delivery,
     messageRecovery,
     messages: messageStore,
+    spool,
     events: eventStore,
     checks: checkStore,
     http,

@@ -57,7 +57,8 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
     new Worker(QUEUES.dnsCheck, dnsCheckProcessor(lifecycle), { ...common, concurrency: options.dnsConcurrency ?? 20 }),
     new Worker(QUEUES.delivery, deliveryProcessor(delivery), {
       ...common,
-      concurrency: 10,
+      // An attempt mostly waits (Redis, the database, the remote server): sized for I/O.
+      concurrency: config.delivery.concurrency,
       // A worker that dies mid-delivery stops renewing its job locks; the stalled check
       // moves its jobs back to wait within lockDuration + stalledInterval (≤ 45 s), and the
       // message lock (10 s, delivery.service.ts) has lapsed by then.

@@ -28,6 +28,11 @@ export interface ServiceWorld {
 }
 
 /** The explicit environment of the service: nothing is inherited but PATH and HOME. */
+/** BENCH_SERVICE_NODE_ARGS: node options for the service process only (a CPU profile, the command counter). */
+function serviceNodeArgs(): string[] {
+  return (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 export function serviceEnv(w: ServiceWorld, mode: DeliveryMode): Record<string, string> {
   const delivery: Record<string, string> =
     mode === 'mx'
@@ -42,6 +47,7 @@ export function serviceEnv(w: ServiceWorld, mode: DeliveryMode): Record<string, 
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     NODE_ENV: 'production',
+    ...(process.env.MONGO_COMMANDS_OUT ? { MONGO_COMMANDS_OUT: process.env.MONGO_COMMANDS_OUT } : {}),
     HOST: '127.0.0.1',
     PORT: String(w.httpPort),
     SMTP_HOST: '127.0.0.1',
@@ -106,7 +112,7 @@ export async function startService(w: ServiceWorld, mode: DeliveryMode, cleanup:
   try {
     return await startChild(
       `service ${mode}`,
-      { spawn: process.execPath, args: [join(REPO, 'dist', 'src', 'main.js'), 'all'], options: { env: serviceEnv(w, mode), cwd: REPO } },
+      { spawn: process.execPath, args: [...serviceNodeArgs(), join(REPO, 'dist', 'src', 'main.js'), 'all'], options: { env: serviceEnv(w, mode), cwd: REPO } },
       cleanup,
       {
         timeoutMs: 90_000,

@@ -9,7 +9,10 @@
  * run; and the CPU seconds each process spent.
  * Env: BENCH_RELAY_MESSAGES (3000), BENCH_RELAY_SESSIONS (20), BENCH_DELIVERY_MODE
  * (mx|smarthost; default mx when the service has it, else smarthost), BENCH_SINK_TLS
- * (true: the sink offers STARTTLS), BENCH_LOAD_CLIENT=builtin, BENCH_LOG_LEVEL (warn).
+ * (true: the sink offers STARTTLS), BENCH_LOAD_CLIENT=builtin, BENCH_LOG_LEVEL (warn),
+ * BENCH_SERVICE_NODE_ARGS (node options of the service process only: `--cpu-prof
+ * --cpu-prof-dir=…` for a profile, `--require <repo>/scripts/bench/mongo-commands.cjs` with
+ * MONGO_COMMANDS_OUT for its MongoDB commands by command and collection).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

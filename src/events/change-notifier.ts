@@ -10,6 +10,9 @@ export const smtpUserRemovedChannel = (prefix: string) => `${prefix}:smtp-user-r
 /** The channel relays listen on to drop what they cached of an account's suppressed address. */
 export const suppressionChannel = (prefix: string) => `${prefix}:suppression-invalidate`;
 
+/** The channel workers listen on to drop what they cached of an account's webhook subscriptions. */
+export const webhookChannel = (prefix: string) => `${prefix}:webhook-invalidate`;
+
 /**
  * What an invalidation message carries: a domain's id (with a removed SMTP user's name),
  * or an account's id and a normalised address.
@@ -48,6 +51,11 @@ export class ChangeNotifier {
   /** `address` normalised, as the suppression list stores it. */
   async suppressionChanged(accountId: string, address: string): Promise<void> {
     await this.send(suppressionChannel(this.prefix), { accountId, address });
+  }
+
+  /** A subscription of the account became active (created or re-enabled). */
+  async webhooksChanged(accountId: string): Promise<void> {
+    await this.send(webhookChannel(this.prefix), { accountId });
   }
 
   private async send(channel: string, message: InvalidationMessage): Promise<void> {

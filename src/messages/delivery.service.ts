@@ -133,6 +133,12 @@ export class DeliveryService {
     private readonly metrics?: DeliveryMetrics,
     /** Signs VERP envelope senders for domains with a verified return path; without it the client's sender is used. */
     private readonly verp?: VerpAddresses,
+    /**
+     * Whether the account has any active webhook (cached in the worker, dropped over pub/sub
+     * when one is created or re-enabled): an account without one gets its events written
+     * already dispatched, with no fan-out job and no subscriber query per event.
+     */
+    private readonly hasSubscribers: (accountId: string) => Promise<boolean> = async () => true,
   ) {}
 
   /**
@@ -195,17 +201,19 @@ export class DeliveryService {
   }
 
   /**
-   * The first attempt from the job's snapshot, without reading the message: it is only
-   * taken when the claim finds the message as it was spooled (nothing was attempted, by
-   * this run or a crashed one), so every recipient is still pending. Null when the
-   * attempt must read the message instead: not claimable, or its domain may not send.
+   * The first attempt from the job's snapshot, without reading or writing the message
+   * before the attempt's one outcome write. The snapshot is proof enough that nothing was
+   * attempted: every attempt takes it (GETDEL) before it does anything, so one that is still
+   * there was taken by no run, crashed or not, and every recipient is still pending; the
+   * message stays `queued` until the outcome is written (a transient `sending` that a crash
+   * may safely repeat is not worth a write). Null when the attempt must read the message
+   * instead: its domain may not send now.
    */
   private async firstAttempt(queueId: string, info: AttemptInfo, snapshot: DeliverySnapshot): Promise<DeliveryOutcome | null> {
     const createdAt = new Date(snapshot.createdAt);
     const startedAt = this.clock.now();
     const { decision, dkim } = await this.domains.get(snapshot.domainId);
     if (decision && !decision.allowed) return null;
-    if (!(await this.messages.claimFirstAttempt(queueId, createdAt, startedAt))) return null;
     const raw = Buffer.from(snapshot.raw, 'base64');
     // What findForDelivery would have read: the document exactly as the relay spooled it.
     const msg: MessageDoc = {
@@ -363,8 +371,9 @@ export class DeliveryService {
   private async publish(msg: MessageSummary, recipients: RecipientState[], now: Date): Promise<void> {
     const resource = toMessageResource(msg);
     const ids: string[] = [];
+    const fanOut = await this.hasSubscribers(msg.accountId);
     const emit = async (id: string, type: string, data: unknown) => {
-      await this.emit(msg, id, type, data, now);
+      await this.emit(msg, id, type, data, now, !fanOut);
       ids.push(id);
     };
     for (const r of recipients) {
@@ -377,6 +386,7 @@ export class DeliveryService {
     }
     if (msg.status === 'delivered' || msg.status === 'failed') await emit(`${msg._id}-${msg.status}`, `message.${msg.status}`, resource);
     // Fan-out to webhooks is its own job per event; a lost enqueue is caught by the sweep's scan.
+    if (!fanOut) return;
     await this.dispatchEvents(ids).catch((err) =>
       this.logger.warn({ err: (err as Error).message, queueId: msg._id }, 'webhook dispatch not enqueued; the sweep will'),
     );
@@ -392,8 +402,8 @@ export class DeliveryService {
     }
   }
 
-  private async emit(msg: MessageSummary, id: string, type: string, data: unknown, now: Date): Promise<void> {
-    await this.events.insertOnce({ _id: id, type, accountId: msg.accountId, domainId: msg.domainId, version: 0, data, createdAt: now });
+  private async emit(msg: MessageSummary, id: string, type: string, data: unknown, now: Date, dispatched: boolean): Promise<void> {
+    await this.events.insertOnce({ _id: id, type, accountId: msg.accountId, domainId: msg.domainId, version: 0, data, createdAt: now, dispatched });
   }
 }
 

@@ -23,6 +23,11 @@ export class DeliverySnapshots {
     await this.redis.set(this.key(queueId), JSON.stringify(snapshot), 'PX', SNAPSHOT_TTL_MS);
   }
 
+  /** Removes the snapshot, if any: its message was withdrawn before the client heard 250. */
+  async drop(queueId: string): Promise<void> {
+    await this.redis.del(this.key(queueId));
+  }
+
   /** The snapshot, removed; undefined when there is none (or it does not parse). */
   async take(queueId: string): Promise<DeliverySnapshot | undefined> {
     const text = await this.redis.getdel(this.key(queueId));

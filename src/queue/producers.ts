@@ -70,6 +70,15 @@ export class JobProducer {
     return { delivery: { retryBaseMs: this.options.deliveryRetryBaseMs, maxAgeMs: this.options.deliveryMaxAgeMs } };
   }
 
+  /**
+   * Takes back a spooled message's snapshot when its enqueue failed and the message is being
+   * removed: a job that lands late then finds neither a snapshot nor the message, and sends
+   * nothing. Issued on the connection that put the snapshot, so it runs after a late put.
+   */
+  async withdrawDelivery(queueId: string): Promise<void> {
+    await this.snapshots?.drop(queueId);
+  }
+
   /** Delivery jobs for several messages at once (recovery re-adds lost ones; existing ones stay as they are). */
   async enqueueDeliveries(queueIds: string[]): Promise<void> {
     if (queueIds.length === 0) return;

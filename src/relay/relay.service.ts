@@ -7,7 +7,7 @@ import { isDuplicateKeyError } from '../errors';
 import type { FixedWindowLimiter } from '../limits/fixed-window-limiter';
 import type { SendingQuota } from '../limits/sending-quota';
 import type { Logger } from '../logger';
-import type { MessageStore } from '../messages/message.store';
+import type { SpoolWriter } from '../messages/spool-writer';
 import { queuedRecipients } from '../messages/recipient-status';
 import type { JobProducer } from '../queue/producers';
 import type { AllowlistCache } from './allowlist-cache';
@@ -55,7 +55,7 @@ const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1
 export class RelayService {
   constructor(
     private readonly users: { findByUsername(username: string): Promise<SmtpUser | null> },
-    private readonly messages: MessageStore,
+    private readonly spool: Pick<SpoolWriter, 'insert' | 'remove'>,
     private readonly producer: JobProducer,
     private readonly policy: PolicyCache,
     private readonly allowlist: AllowlistCache,
@@ -156,8 +156,9 @@ export class RelayService {
 
   /**
    * End of DATA: a message the inspector found a defect in is refused (DESIGN §5), the
-   * From: header must name the user's domain; the message is spooled in MongoDB, then
-   * its delivery job is enqueued, and only then is it accepted.
+   * From: header must name the user's domain; the message is spooled in MongoDB (with the
+   * other sessions' messages of the moment: SpoolWriter's group commit), then its delivery
+   * job is enqueued, and only then is it accepted.
    */
   async accept(user: RelayUser, envelope: { from: string; to: string[] }, message: InspectedMessage): Promise<string> {
     if (message.defect) {
@@ -172,7 +173,7 @@ export class RelayService {
     const spooled = { accountId: user.accountId, domainId: user.domainId, domain: decision.domain, username: user.username, envelope, raw: message.raw, createdAt: now };
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.messages.insert({
+        await this.spool.insert({
           _id: queueId,
           ...spooled,
           recipients: queuedRecipients(envelope.to, now),
@@ -193,8 +194,12 @@ export class RelayService {
       await this.redis(this.producer.enqueueDelivery(queueId, spooled), 'delivery enqueue');
     } catch (err) {
       // The client will be told to retry: take the spooled copy back so it is not sent twice.
-      // An enqueue that lands after its deadline finds no message and delivers nothing.
-      await this.messages.remove(queueId).catch((removeErr: unknown) =>
+      // An enqueue that lands after its deadline finds neither its snapshot (dropped behind
+      // the put, not awaited: Redis may be what stalled) nor the message, and delivers nothing.
+      void this.producer.withdrawDelivery(queueId).catch((dropErr: unknown) =>
+        this.logger.warn({ queueId, err: (dropErr as Error).message }, 'relay: could not drop the snapshot of a refused message'),
+      );
+      await this.spool.remove(queueId).catch((removeErr: unknown) =>
         this.logger.error({ queueId, err: (removeErr as Error).message }, 'relay: could not remove the spooled copy of a refused message'),
       );
       throw err;

@@ -56,6 +56,8 @@ export class WebhookService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: WebhookServiceOptions,
+    /** Tells workers that cached the account as having no subscription (ChangeNotifier.webhooksChanged). */
+    private readonly subscriptionsChanged: (accountId: string) => Promise<void> = async () => {},
   ) {}
 
   private sealSecret(secret: string, id: string) {
@@ -98,6 +100,7 @@ export class WebhookService {
       create: () => this.store.insert(doc),
       undo: async () => void (await this.store.deleteForAccount(accountId, doc._id)),
     });
+    await this.subscriptionsChanged(accountId);
     return { ...toWebhookResource(doc), secret };
   }
 
@@ -140,6 +143,7 @@ export class WebhookService {
   async enable(accountId: string, id: string) {
     const w = await this.get(accountId, id);
     await this.store.update(id, { status: 'active', disabledReason: null, consecutiveFailures: 0, updatedAt: this.clock.now() });
+    await this.subscriptionsChanged(accountId);
     return toWebhookResource({ ...w, status: 'active', disabledReason: null, consecutiveFailures: 0 });
   }
 

@@ -36,6 +36,11 @@ export class WebhookStore {
     return this.model.find({ accountId }).sort({ _id: 1 }).lean<WebhookDoc[]>();
   }
 
+  /** Whether the account has any active subscription (whatever its event types). */
+  async hasActive(accountId: string): Promise<boolean> {
+    return (await this.model.findOne({ accountId, status: 'active' }, { _id: 1 }).lean()) !== null;
+  }
+
   /** Active subscriptions of the account that want this event type. */
   async findSubscribers(accountId: string, type: string): Promise<WebhookDoc[]> {
     return this.model.find({ accountId, status: 'active', events: type }).lean<WebhookDoc[]>();

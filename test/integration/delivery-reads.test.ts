@@ -83,8 +83,11 @@ describe('delivery reads', () => {
     await sink.close();
   });
 
-  it('a first attempt from its snapshot reads neither the message nor, after the first message, the domain', async () => {
+  it('a first attempt from its snapshot reads neither the message nor, after the first message, the domain, and writes the message once', async () => {
     const messageReads = jest.spyOn(c.messages, 'findForDelivery');
+    const messageWrites = jest.spyOn(c.messages, 'recordAttempt');
+    const otherWrites = [jest.spyOn(c.messages, 'markSending'), jest.spyOn(c.messages, 'markFailed')];
+    const subscriberQueries = jest.spyOn(c.webhookStore, 'findSubscribers');
     const domainReads = jest.spyOn(c.stores.domains, 'findById');
     const docs = [messageDoc(rcpt()), messageDoc(rcpt()), messageDoc(rcpt()), messageDoc(rcpt())];
     for (const doc of docs) {
@@ -93,17 +96,25 @@ describe('delivery reads', () => {
     }
     for (const doc of docs) expect(sink.to(doc.envelope.to[0])).toHaveLength(1);
     expect(messageReads.mock.calls.filter(([id]) => docs.some((d) => d._id === id))).toEqual([]);
+    // One write per message: its outcome; no transient `sending` claim.
+    expect(messageWrites.mock.calls.map(([id]) => id).filter((id) => docs.some((d) => d._id === id)).sort()).toEqual(docs.map((d) => d._id).sort());
+    for (const spy of otherWrites) expect(spy.mock.calls.filter(([id]) => docs.some((d) => d._id === id))).toEqual([]);
+    // The account has no webhook: its events are written already dispatched, and nobody asks for subscribers.
+    const events = await c.mongo.collection('events').find({ _id: { $in: docs.map((d) => `${d._id}-delivered`) } } as never).toArray();
+    expect(events.map((e) => e.dispatched)).toEqual(docs.map(() => true));
+    expect(subscriberQueries.mock.calls.filter(([accountId]) => accountId === acct.id)).toEqual([]);
     // One load of the domain (the decision and the selectors) serves every message.
     expect(domainReads.mock.calls.filter(([id]) => id === domain.id).length).toBeLessThanOrEqual(2);
-    messageReads.mockRestore();
-    domainReads.mockRestore();
+    jest.restoreAllMocks();
   });
 
-  it('reads the message when an earlier run claimed it, and sends it once', async () => {
+  it('reads the message when an earlier run took its snapshot, and sends it once', async () => {
     const messageReads = jest.spyOn(c.messages, 'findForDelivery');
-    // What a worker killed mid-attempt leaves: the message `sending`, its snapshot beside the job.
+    // What a worker killed mid-attempt leaves: the message `sending`, its snapshot taken (every
+    // attempt takes it first), the job back in the queue.
     const doc = messageDoc(rcpt(), 'sending');
-    await spoolWithSnapshot(doc);
+    await c.messages.insert(doc);
+    await c.queues.get(QUEUES.delivery).add(...deliveryJob(c.config, doc._id));
     const m = await delivered(doc);
     expect(m.attempts).toHaveLength(1);
     expect(messageReads.mock.calls.filter(([id]) => id === doc._id)).toHaveLength(1);
