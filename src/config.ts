@@ -174,6 +174,7 @@ function buildSchema(production: boolean, defaultResolvers: () => string, smarth
       DELIVERY_CONCURRENCY: integer(1).default(25),
       MX_PORT: port().default(25),
       MX_MAX_CONNECTIONS_PER_DOMAIN: integer(1).default(5),
+      MX_DESTINATION_BACKOFF_MS: integer(0).default(60_000),
       MTA_STS_PORT: port().default(443),
       MTA_STS_CA_FILE: text().optional(),
       TLS_CERT_FILE: text().optional(),
@@ -298,6 +299,8 @@ function toConfig(e: z.infer<ReturnType<typeof buildSchema>>) {
         port: e.MX_PORT,
         /** Connections open at once to one destination (one set of MX hosts). */
         maxConnectionsPerDomain: e.MX_MAX_CONNECTIONS_PER_DOMAIN,
+        /** A destination's rest after a session-level temporary failure, doubling per failure (0: off). */
+        destinationBackoffMs: e.MX_DESTINATION_BACKOFF_MS,
         /** HTTPS port of the mta-sts.<domain> policy host (443; tests serve the policy elsewhere). */
         mtaStsPort: e.MTA_STS_PORT,
         /** PEM file of CAs trusted besides the system's, for MTA-STS policy hosts and MX certificates. */

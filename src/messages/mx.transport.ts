@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { CheckResolver } from '../dns/resolver';
 import type { Logger } from '../logger';
+import { DestinationBackoff } from './destination-backoff';
 import { MtaStsPolicies, mxMatchesPolicy } from './mta-sts-policies';
 import { MxConnectionPool } from './mx-connection-pool';
 import { callbackResolve, MxRoutes, type MxHost } from './mx-routes';
@@ -39,6 +40,11 @@ export interface MxTransportOptions {
   dnsCacheMs?: number;
   localAddress?: string;
   ignoreIPv6?: boolean;
+  /**
+   * MX_DESTINATION_BACKOFF_MS: after a session-level temporary failure a destination rests this
+   * long before any message tries it again, doubling per failure in a row (default 0: off).
+   */
+  destinationBackoffMs?: number;
   /** Refuse MX targets on loopback/private addresses (default false: tests deliver to 127.0.0.x). */
   blockLocalAddresses?: boolean;
   mtaSts?: {
@@ -66,6 +72,7 @@ export class MxTransport {
   private readonly policies: MtaStsPolicies | null;
   private readonly pool: MxConnectionPool<MxConnection>;
   private readonly session: MxSessionOptions;
+  private readonly backoff: DestinationBackoff;
   private closed = false;
   /** Failed connection attempts so far, and the last one per destination key. */
   private failureCount = 0;
@@ -84,6 +91,7 @@ export class MxTransport {
       sts.enabled === false
         ? null
         : new MtaStsPolicies(resolver, { port: sts.port ?? 443, ca: sts.ca, timeoutMs: sts.timeoutMs ?? 10_000, recheckMs: cacheMs }, clock, logger);
+    this.backoff = new DestinationBackoff(options.destinationBackoffMs ?? 0, clock);
     this.pool = new MxConnectionPool({ maxPerKey: options.maxConnectionsPerDestination, idleTimeoutMs: options.idleTimeoutMs ?? 5000 });
     this.session = {
       port: options.port,
@@ -168,18 +176,30 @@ export class MxTransport {
   }
 
   private async send(domain: string, hosts: MxHost[], tls: TlsPolicy, rcpts: string[], msg: OutgoingMessage): Promise<RecipientResult[]> {
+    const key = destinationKey(hosts, tls);
+    const resting = this.backoff.restingNow(key);
+    if (resting) {
+      const reason = `the MX hosts of ${domain} failed ${resting.failures} time${resting.failures === 1 ? '' : 's'} in a row; no new attempt before ${resting.until.toISOString()}: ${resting.reason}`;
+      return sameForAll(rcpts, 'deferred', reason, resting.reply, resting.remoteHost);
+    }
     let lease: Lease;
     try {
-      lease = await this.lease(domain, hosts, tls);
+      lease = await this.lease(domain, key, hosts, tls);
     } catch (err) {
       if (!(err instanceof MxConnectError)) throw err;
       const how = tls === 'verify' ? ' (MTA-STS enforce: verified TLS required)' : '';
-      return sameForAll(rcpts, 'deferred', `no MX host of ${domain} took a session${how}: ${err.message}`, err.reply, err.remoteHost);
+      const reason = `no MX host of ${domain} took a session${how}: ${err.message}`;
+      this.backoff.failed(key, { reason, reply: err.reply, remoteHost: err.remoteHost });
+      return sameForAll(rcpts, 'deferred', reason, err.reply, err.remoteHost);
     }
     let reusable = false;
     try {
       const done = await transact(lease.conn, msg, rcpts);
       reusable = done.reusable;
+      // 421: the server is closing the session on us (RFC 5321 §3.8), a verdict on the destination.
+      const closing = done.results.find((r) => r.outcome === 'deferred' && r.reply?.code === 421);
+      if (closing) this.backoff.failed(key, { reason: closing.reason, reply: closing.reply, remoteHost: closing.remoteHost });
+      else this.backoff.succeeded(key);
       return done.results;
     } finally {
       this.pool.release(lease.key, lease.conn, reusable);
@@ -187,9 +207,7 @@ export class MxTransport {
   }
 
   /** A pooled session to the destination (RSET first), or a new one. */
-  private async lease(domain: string, hosts: MxHost[], tls: TlsPolicy): Promise<Lease> {
-    // The destination is the MX host set: domains that share MX hosts share sessions.
-    const key = `${tls}|${hosts.map((h) => `${h.priority}:${h.exchange}`).sort().join(',')}`;
+  private async lease(domain: string, key: string, hosts: MxHost[], tls: TlsPolicy): Promise<Lease> {
     const since = this.failureCount;
     const open = async () => {
       // Messages that were already waiting when an attempt to this destination failed share
@@ -223,6 +241,11 @@ export class MxTransport {
   }
 }
 
+/** The destination is the MX host set: domains that share MX hosts share sessions and rests. */
+function destinationKey(hosts: MxHost[], tls: TlsPolicy): string {
+  return `${tls}|${hosts.map((h) => `${h.priority}:${h.exchange}`).sort().join(',')}`;
+}
+
 /** The transport as DELIVERY_MODE=mx configures it. */
 export function createMxTransport(config: Config, resolver: CheckResolver, clock: Clock, logger: Logger): MxTransport {
   const caFile = config.delivery.mx.mtaStsCaFile;
@@ -231,6 +254,7 @@ export function createMxTransport(config: Config, resolver: CheckResolver, clock
     {
       port: config.delivery.mx.port,
       maxConnectionsPerDestination: config.delivery.mx.maxConnectionsPerDomain,
+      destinationBackoffMs: config.delivery.mx.destinationBackoffMs,
       ehloName: config.smtp.hostname,
       mtaSts: { port: config.delivery.mx.mtaStsPort, ca: caFile ? [readFileSync(caFile, 'utf8')] : undefined },
     },

@@ -1,7 +1,7 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
-import { systemClock } from '../../src/clock';
+import { systemClock, type Clock } from '../../src/clock';
 import { DnsClient } from '../../src/dns/dns-client';
 import { RecursiveResolver } from '../../src/dns/recursive-resolver';
 import { createLogger } from '../../src/logger';
@@ -56,7 +56,7 @@ describe('MxTransport: direct delivery to MX hosts', () => {
     policies.set(`mta-sts.${domain}`, body);
   };
   const policies = new Map<string, string>();
-  const make = (extra: Partial<MxTransportOptions> = {}) => {
+  const make = (extra: Partial<MxTransportOptions> = {}, clock: Clock = systemClock) => {
     const t = new MxTransport(
       resolver,
       {
@@ -68,7 +68,7 @@ describe('MxTransport: direct delivery to MX hosts', () => {
         mtaSts: { port: (sts.address() as AddressInfo).port, ca: [...[...stsCerts.values()].map((c) => c.cert), mxCert.cert] },
         ...extra,
       },
-      systemClock,
+      clock,
       logger,
     );
     transports.push(t);
@@ -257,6 +257,31 @@ describe('MxTransport: direct delivery to MX hosts', () => {
     const [again] = await limited.deliver(message(['q5@busy.test']));
     expect(again.outcome).toBe('deferred');
     expect(busyConnections).toBe(2);
+  });
+
+  it('rests a destination after a 421 (MX_DESTINATION_BACKOFF_MS): later messages defer without connecting until the rest is over, which doubles', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const resting = make({ destinationBackoffMs: 60_000 }, { now: () => new Date(now) });
+    const before = busyConnections;
+    const [first] = await resting.deliver(message(['r1@busy.test']));
+    expect(first).toMatchObject({ outcome: 'deferred', reply: { code: 421 } });
+    expect(busyConnections).toBe(before + 1);
+
+    const [second] = await resting.deliver(message(['r2@busy.test']));
+    expect(second).toMatchObject({ outcome: 'deferred', reply: { code: 421 }, remoteHost: `mx.busy.test[${BUSY}]` });
+    expect(second.reason).toMatch(/^the MX hosts of busy\.test failed 1 time in a row; no new attempt before 2026-01-01T00:01:00\.000Z: /);
+    expect(busyConnections).toBe(before + 1);
+
+    now += 60_000;
+    const [third] = await resting.deliver(message(['r3@busy.test']));
+    expect(third.reason).toMatch(/^no MX host of busy\.test took a session/);
+    expect(busyConnections).toBe(before + 2);
+    const [fourth] = await resting.deliver(message(['r4@busy.test']));
+    expect(fourth.reason).toContain('failed 2 times in a row; no new attempt before 2026-01-01T00:03:00.000Z');
+    expect(busyConnections).toBe(before + 2);
+    // Another destination is not held up by this one's rest.
+    const [other] = await resting.deliver(message(['r5@ok.test']));
+    expect(other.outcome).toBe('delivered');
   });
 
   it('applies a 554 after DATA to every recipient accepted at RCPT TO, and a 451 after DATA defers them', async () => {

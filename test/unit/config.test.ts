@@ -106,11 +106,11 @@ describe('loadConfig', () => {
   });
 
   it('reads the direct-delivery settings (MX_PORT 25, 5 connections per destination, MTA-STS on 443) and refuses bad ones', () => {
-    expect(loadConfig(good, noResolvConf).delivery.mx).toEqual({ port: 25, maxConnectionsPerDomain: 5, mtaStsPort: 443, mtaStsCaFile: undefined });
-    const custom = { ...good, MX_PORT: '2525', MX_MAX_CONNECTIONS_PER_DOMAIN: '2', MTA_STS_PORT: '8443', MTA_STS_CA_FILE: '/tls/ca.pem' };
-    expect(loadConfig(custom, noResolvConf).delivery.mx).toEqual({ port: 2525, maxConnectionsPerDomain: 2, mtaStsPort: 8443, mtaStsCaFile: '/tls/ca.pem' });
-    const problems = problemsOf({ ...good, MX_PORT: '70000', MX_MAX_CONNECTIONS_PER_DOMAIN: '0', MTA_STS_PORT: 'https' });
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['MTA_STS_PORT', 'MX_MAX_CONNECTIONS_PER_DOMAIN', 'MX_PORT']);
+    expect(loadConfig(good, noResolvConf).delivery.mx).toEqual({ port: 25, maxConnectionsPerDomain: 5, destinationBackoffMs: 60_000, mtaStsPort: 443, mtaStsCaFile: undefined });
+    const custom = { ...good, MX_PORT: '2525', MX_MAX_CONNECTIONS_PER_DOMAIN: '2', MX_DESTINATION_BACKOFF_MS: '0', MTA_STS_PORT: '8443', MTA_STS_CA_FILE: '/tls/ca.pem' };
+    expect(loadConfig(custom, noResolvConf).delivery.mx).toEqual({ port: 2525, maxConnectionsPerDomain: 2, destinationBackoffMs: 0, mtaStsPort: 8443, mtaStsCaFile: '/tls/ca.pem' });
+    const problems = problemsOf({ ...good, MX_PORT: '70000', MX_MAX_CONNECTIONS_PER_DOMAIN: '0', MX_DESTINATION_BACKOFF_MS: '-1', MTA_STS_PORT: 'https' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['MTA_STS_PORT', 'MX_DESTINATION_BACKOFF_MS', 'MX_MAX_CONNECTIONS_PER_DOMAIN', 'MX_PORT']);
   });
 
   it('refuses any other SMARTHOST_TLS', () => {
