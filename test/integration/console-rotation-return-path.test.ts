@@ -72,13 +72,15 @@ describe('the console: DKIM rotation, the return path and hints, in headless Chr
   it("shows the API's 409 when the rotation it would cancel is no longer pending", async () => {
     await rotateInPage('rsa-2048');
     // The confirmation holds the page (no poll runs); meanwhile someone else cancels the rotation.
-    w.page.once('dialog', (dialog) => {
-      void (async () => {
-        await request(w.c.http).delete(`/v1/domains/${domainId}/dkim/rotation`).set(w.acct.auth).expect(200);
+    const cancelledMeanwhile = new Promise<number>((resolve) =>
+      w.page.once('dialog', async (dialog) => {
+        const res = await request(w.c.http).delete(`/v1/domains/${domainId}/dkim/rotation`).set(w.acct.auth);
         await dialog.accept();
-      })();
-    });
+        resolve(res.status);
+      }),
+    );
     await w.page.getByRole('button', { name: 'Cancel rotation' }).click();
+    expect(await cancelledMeanwhile).toBe(200);
     const error = w.page.locator('#dkim-rotation-error');
     await error.waitFor(WAIT);
     expect(await error.getAttribute('role')).toBe('alert');
@@ -184,8 +186,10 @@ describe('the console: DKIM rotation, the return path and hints, in headless Chr
     expect(await hint.locator('.hint-host').textContent()).toBe(`Fix at host ${dkim.selector}._domainkey`);
     expect(await hint.locator('.hint-text').textContent()).toBe(failed.records[1].hint);
     expect(failed.records[1].hint).toContain(`"${dkim.selector}._domainkey.hint.test"`);
-    // The hint comes first in its card, before the fields.
+    // The hint comes first in its card, before the fields, and it is text: nothing in it but its paragraphs and the host.
     expect(await w.page.locator('article.record[data-purpose="dkim"] > :nth-child(2)').getAttribute('class')).toBe('hint');
+    expect(await hint.locator('*:not(p):not(code)').count()).toBe(0);
+    await w.page.locator('article.record[data-purpose="dkim"]').screenshot({ path: join(ARTIFACTS, 'console-hint-1440.png') });
   });
 
   it('made no request to another origin and logged no error', () => {
