@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, apiChoices, enc } from './api';
-import { hostLabel, zoneOf } from './records';
+import { hostLabel } from './host-labels';
+import { zoneOf } from './records';
 import type { Domain, DomainRecord } from './types';
 import { Badge, ErrorNote, Section, useAction, useLoad, when } from './ui';
 

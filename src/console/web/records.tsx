@@ -1,23 +1,12 @@
 import type { Domain, DomainRecord, NameserverVerdict, PublishedRecord } from './types';
+import { hostLabel, zoneFromSpf } from './host-labels';
 import { Badge, CopyButton, CopyValue, Empty, when } from './ui';
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 
-/**
- * The zone the domain's records live in: the domain's own SPF record is at its name, and its
- * `host` (from the API) is that name relative to the zone (`@` at the apex, `mail` below it).
- */
+/** The zone the domain's records live in (see zoneFromSpf). */
 export function zoneOf(domain: Domain): string {
-  const spf = domain.records.find((r) => r.purpose === 'spf' && r.name === domain.domain);
-  if (!spf?.host || spf.host === '@') return domain.domain;
-  return domain.domain.startsWith(`${spf.host}.`) ? domain.domain.slice(spf.host.length + 1) : domain.domain;
-}
-
-/** The record's label relative to the zone (`@` for the apex), as a DNS host's form asks for it. */
-export function hostLabel(record: Pick<PublishedRecord, 'host' | 'name'>, zone: string): string {
-  if (record.host) return record.host;
-  if (record.name === zone) return '@';
-  return record.name.endsWith(`.${zone}`) ? record.name.slice(0, -zone.length - 1) : record.name;
+  return zoneFromSpf(domain.domain, domain.records.find((r) => r.purpose === 'spf'));
 }
 
 export function recordTitle(record: PublishedRecord & { selector?: string }): string {
