@@ -20,6 +20,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly errors: FieldError[] = [],
+    /** The problem's title (`Conflict`, `Bad Request`), when the API sent one. */
+    readonly title: string | null = null,
   ) {
     super(message);
   }
@@ -43,7 +45,12 @@ async function toError(res: Response): Promise<ApiError> {
   } catch {
     // not problem+json: the status says enough
   }
-  return new ApiError(res.status, body.detail ?? body.title ?? `HTTP ${res.status}`, Array.isArray(body.errors) ? body.errors : []);
+  return new ApiError(
+    res.status,
+    body.detail ?? body.title ?? `HTTP ${res.status}`,
+    Array.isArray(body.errors) ? body.errors : [],
+    typeof body.title === 'string' ? body.title : null,
+  );
 }
 
 async function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, key = session.get()): Promise<Response> {
@@ -100,7 +107,11 @@ export const enc = encodeURIComponent;
 /** The choices the API accepts, read from its own /openapi.json so the console cannot drift from it. */
 export interface Choices {
   algorithms: string[];
+  /** The algorithms a rotation may switch to. */
+  rotationAlgorithms: string[];
   events: string[];
+  /** What the relay does while a return path is not verified. */
+  fallbacks: string[];
 }
 
 let choices: Promise<Choices> | null = null;
@@ -118,9 +129,11 @@ export function apiChoices(): Promise<Choices> {
       const schemas = doc.components?.schemas ?? {};
       return {
         algorithms: enumAt(schemas.CreateDomain, ['properties', 'dkim', 'properties', 'algorithm']),
+        rotationAlgorithms: enumAt(schemas.RotateDkim, ['properties', 'algorithm']),
         events: enumAt(schemas.CreateWebhook, ['properties', 'events', 'items']),
+        fallbacks: enumAt(schemas.SetReturnPath, ['properties', 'fallback']),
       };
     })
-    .catch(() => ({ algorithms: [], events: [] }));
+    .catch(() => ({ algorithms: [], rotationAlgorithms: [], events: [], fallbacks: [] }));
   return choices;
 }

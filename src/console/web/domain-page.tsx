@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, getIfChanged } from './api';
 import { DkimRotation } from './dkim-selectors';
 import { AllowedIps, Questionnaire, SmtpUsers } from './domain-settings';
-import { PropagationTable, RecordCard } from './records';
+import { PropagationTable, RecordCard, zoneOf } from './records';
 import { ReturnPathSection } from './return-path';
 import type { Check, Domain, Page } from './types';
 import { Badge, Empty, ErrorNote, Section, useAction, useLoad, when } from './ui';
@@ -206,7 +206,7 @@ export function DomainPage({ id }: { id: string }) {
       <Overview domain={domain} refresh={refresh} />
       <Section title="Records to publish" id="records-title">
         {domain.records.map((r, i) => (
-          <RecordCard key={`${r.purpose}-${r.selector ?? i}`} record={r} domain={domain.domain} index={i} />
+          <RecordCard key={`${r.purpose}-${r.selector ?? i}`} record={r} zone={zoneOf(domain)} index={i} />
         ))}
         {domain.dmarc.found || domain.dmarc.advice ? (
           <div class="dmarc">
@@ -217,7 +217,7 @@ export function DomainPage({ id }: { id: string }) {
         ) : null}
       </Section>
       <Section title="Propagation" id="propagation-title">
-        <PropagationTable domain={domain} />
+        <PropagationTable records={domain.records} zone={zoneOf(domain)} id="domain-propagation" caption="Each record's verdict on each authoritative nameserver" />
       </Section>
       <DkimRotation domain={domain} refresh={refresh} />
       <ReturnPathSection domain={domain} refresh={refresh} />

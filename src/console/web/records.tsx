@@ -1,16 +1,15 @@
-import type { Domain, DomainRecord, NameserverVerdict } from './types';
-import { Badge, CopyButton, CopyValue, Empty } from './ui';
+import type { Domain, DomainRecord, NameserverVerdict, PublishedRecord } from './types';
+import { hostLabel, zoneFromSpf } from './host-labels';
+import { Badge, CopyButton, CopyValue, Empty, when } from './ui';
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 
-/** The record's label relative to the zone (`@` for the apex), as a DNS host's form asks for it. */
-export function hostLabel(record: DomainRecord, domain: string): string {
-  if (record.host) return record.host;
-  if (record.name === domain) return '@';
-  return record.name.endsWith(`.${domain}`) ? record.name.slice(0, -domain.length - 1) : record.name;
+/** The zone the domain's records live in (see zoneFromSpf). */
+export function zoneOf(domain: Domain): string {
+  return zoneFromSpf(domain.domain, domain.records.find((r) => r.purpose === 'spf'));
 }
 
-export function recordTitle(record: DomainRecord): string {
+export function recordTitle(record: PublishedRecord & { selector?: string }): string {
   return record.purpose === 'dkim' && record.selector ? `DKIM (${record.selector})` : record.purpose.toUpperCase();
 }
 
@@ -27,19 +26,36 @@ function Found({ values }: { values: string[] }) {
   );
 }
 
-/** One record to publish: where, what, and how it stands. */
-export function RecordCard({ record, domain, index }: { record: DomainRecord; domain: string; index: number }) {
-  const title = recordTitle(record);
-  const host = hostLabel(record, domain);
-  const headingId = `record-${index}`;
+/**
+ * A failing record's hint, first and in full: the likely mistake and what to type at which
+ * host. It may quote what a nameserver returned, so it is text like everything else.
+ */
+function Hint({ hint, host, title }: { hint: string; host: string; title: string }) {
   return (
-    <article class="record" aria-labelledby={headingId} data-purpose={record.purpose}>
+    <div class="hint" role="note" aria-label={`How to fix ${title}`}>
+      <p class="hint-host">
+        Fix at host <code>{host}</code>
+      </p>
+      <p class="hint-text">{hint}</p>
+    </div>
+  );
+}
+
+/** One record to publish: where, what, and how it stands. `zone` gives records without `host` their label. */
+export function RecordCard({ record, zone, index }: { record: PublishedRecord & Partial<Omit<DomainRecord, keyof PublishedRecord>>; zone: string; index: number | string }) {
+  const title = recordTitle(record);
+  const host = hostLabel(record, zone);
+  const headingId = `record-${index}`;
+  const strings = record.strings ?? [];
+  return (
+    <article class="record" aria-labelledby={headingId} data-purpose={record.purpose} data-type={record.type} data-selector={record.selector}>
       <div class="record-head">
         <h3 id={headingId}>{title}</h3>
         <Badge value={record.status} label="status" />
         {record.state ? <Badge value={record.state} label="selector state" /> : null}
         {record.safeToRemove ? <span class="note">safe to remove from DNS</span> : null}
       </div>
+      {record.hint ? <Hint hint={record.hint} host={host} title={title} /> : null}
       <dl class="record-fields">
         <dt>Host</dt>
         <dd>
@@ -50,16 +66,28 @@ export function RecordCard({ record, domain, index }: { record: DomainRecord; do
         <dd>
           <code>{record.type}</code>
         </dd>
+        {record.exchange !== undefined && record.priority !== undefined ? (
+          <>
+            <dt>Priority</dt>
+            <dd>
+              <CopyValue text={String(record.priority)} label={`${title} priority`} />
+            </dd>
+            <dt>Mail server</dt>
+            <dd>
+              <CopyValue text={record.exchange} label={`${title} mail server`} />
+            </dd>
+          </>
+        ) : null}
         <dt>Value</dt>
         <dd>
           <CopyValue text={record.value} label={`${title} value`} />
         </dd>
-        {record.strings.length > 1 ? (
+        {strings.length > 1 ? (
           <>
             <dt>As 255-byte strings</dt>
             <dd>
               <ol class="strings">
-                {record.strings.map((s, i) => (
+                {strings.map((s, i) => (
                   <li key={i}>
                     <code class="value">{s}</code>
                     <span class="muted small">{bytes(s)} bytes</span>
@@ -70,16 +98,18 @@ export function RecordCard({ record, domain, index }: { record: DomainRecord; do
             </dd>
           </>
         ) : null}
+        {record.retiresAt ? (
+          <>
+            <dt>Retires</dt>
+            <dd>
+              <time dateTime={record.retiresAt}>{when(record.retiresAt)}</time>
+            </dd>
+          </>
+        ) : null}
         {record.reason ? (
           <>
             <dt>Why</dt>
             <dd>{record.reason}</dd>
-          </>
-        ) : null}
-        {record.hint ? (
-          <>
-            <dt>Hint</dt>
-            <dd class="hint">{record.hint}</dd>
           </>
         ) : null}
         {record.warnings?.length ? (
@@ -104,20 +134,30 @@ export function RecordCard({ record, domain, index }: { record: DomainRecord; do
 }
 
 /** Every nameserver any record was checked on, in the order first seen. */
-function nameserversOf(records: DomainRecord[]): Array<Pick<NameserverVerdict, 'host' | 'ip'>> {
+function nameserversOf(records: PublishedRecord[]): Array<Pick<NameserverVerdict, 'host' | 'ip'>> {
   const seen = new Map<string, Pick<NameserverVerdict, 'host' | 'ip'>>();
   for (const r of records) for (const ns of r.nameservers) if (!seen.has(`${ns.host} ${ns.ip}`)) seen.set(`${ns.host} ${ns.ip}`, ns);
   return [...seen.values()];
 }
 
 /** Record × nameserver: what each authoritative server answers for each record. */
-export function PropagationTable({ domain }: { domain: Domain }) {
-  const servers = nameserversOf(domain.records);
-  if (!servers.length) return <Empty>No nameserver has been asked yet: the first check runs within a minute of adding the domain.</Empty>;
+export function PropagationTable({
+  records,
+  zone,
+  caption,
+  id,
+}: {
+  records: Array<PublishedRecord & { selector?: string; state?: string }>;
+  zone: string;
+  caption: string;
+  id: string;
+}) {
+  const servers = nameserversOf(records);
+  if (!servers.length) return <Empty>No nameserver has been asked yet: the first check runs within a minute.</Empty>;
   return (
     <div class="table-wrap">
-      <table class="propagation">
-        <caption class="visually-hidden">Each record's verdict on each authoritative nameserver</caption>
+      <table class="propagation" id={id}>
+        <caption class="visually-hidden">{caption}</caption>
         <thead>
           <tr>
             <th scope="col">Record</th>
@@ -130,12 +170,13 @@ export function PropagationTable({ domain }: { domain: Domain }) {
           </tr>
         </thead>
         <tbody>
-          {domain.records.map((r, i) => (
-            <tr key={`${r.purpose}-${r.selector ?? i}`} data-purpose={r.purpose}>
+          {records.map((r, i) => (
+            <tr key={`${r.purpose}-${r.selector ?? i}`} data-purpose={r.purpose} data-selector={r.selector}>
               <th scope="row">
                 {r.purpose.toUpperCase()}
+                {r.type !== r.purpose.toUpperCase() ? <span class="muted"> {r.type}</span> : null}
                 {r.state ? <Badge value={r.state} label="selector state" /> : null}
-                <span class="muted small">{hostLabel(r, domain.domain)}</span>
+                <span class="muted small">{hostLabel(r, zone)}</span>
               </th>
               {servers.map((s) => {
                 const v = r.nameservers.find((n) => n.host === s.host && n.ip === s.ip);

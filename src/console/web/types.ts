@@ -1,5 +1,5 @@
-// The API's resources as the console reads them (DESIGN §6). Fields other engineers add
-// (host, hint, state, safeToRemove, returnPath) are optional: shown when the API sends them.
+// The API's resources as the console reads them (DESIGN §6; the zod schemas in
+// src/domains/domain.resource.ts and return-path.resource.ts are the authority).
 
 export type RecordStatus = 'pass' | 'fail' | 'temperror' | 'pending';
 
@@ -11,54 +11,76 @@ export interface NameserverVerdict {
   reason: string | null;
 }
 
-export interface DomainRecord {
+export type SelectorState = 'pending' | 'active' | 'retiring' | 'retired';
+
+/** What every record to publish has: the domain's own (SPF, DKIM) and the return path's (MX, SPF). */
+export interface PublishedRecord {
   purpose: string;
   type: string;
   name: string;
+  /** The label relative to the zone (`@` at the apex); the return path's records have none. */
   host?: string;
-  selector?: string;
-  algorithm?: string;
   value: string;
-  strings: string[];
+  /** TXT only: the value in 255-byte character-strings. */
+  strings?: string[];
+  /** MX only: the preference and the exchange. */
+  priority?: number;
+  exchange?: string;
   status: RecordStatus;
   found: string[];
   reason: string | null;
+  /** When the record fails and the likely mistake is known: what to fix, with the host label. */
   hint?: string | null;
-  warnings?: string[];
-  state?: 'pending' | 'active' | 'retiring' | 'retired';
-  safeToRemove?: boolean;
   nameservers: NameserverVerdict[];
 }
 
+export interface DomainRecord extends PublishedRecord {
+  purpose: 'spf' | 'dkim';
+  host: string;
+  strings: string[];
+  hint: string | null;
+  selector?: string;
+  algorithm?: string;
+  warnings: string[];
+  state?: SelectorState;
+  safeToRemove?: boolean;
+  retiresAt?: string;
+}
+
+export interface VerificationDates {
+  startedAt: string;
+  deadlineAt: string;
+  lastCheckedAt: string | null;
+  nextCheckAt: string | null;
+  verifiedAt: string | null;
+  suspendedAt: string | null;
+}
+
+export type DomainStatus = 'pending' | 'verified' | 'failed' | 'suspended';
+
 export interface ReturnPath {
-  subdomain?: string;
-  name?: string;
-  fallback?: string;
-  status?: string;
-  records?: DomainRecord[];
-  [more: string]: unknown;
+  subdomain: string;
+  fallback: 'use_sender' | 'reject';
+  status: DomainStatus;
+  /** The envelope sender delivery uses now: VERP at the subdomain while verified, else the fallback. */
+  applies: 'verp' | 'use_sender' | 'reject';
+  records: Array<PublishedRecord & { purpose: 'mx' | 'spf'; type: 'MX' | 'TXT' }>;
+  verification: VerificationDates;
 }
 
 export interface Domain {
   id: string;
   domain: string;
-  status: 'pending' | 'verified' | 'failed' | 'suspended';
+  status: DomainStatus;
   approval: string;
   sending: { allowed: boolean; reason: string };
   records: DomainRecord[];
   dmarc: { found: string | null; advice: string | null };
-  verification: {
-    startedAt: string;
-    deadlineAt: string;
-    lastCheckedAt: string | null;
-    nextCheckAt: string | null;
-    verifiedAt: string | null;
-    suspendedAt: string | null;
-  };
+  verification: VerificationDates;
   questionnaire?: Record<string, unknown>;
   review?: { reason: string | null; reviewedAt: string; approvedAt: string | null };
   allowedIps: string[];
-  returnPath?: ReturnPath | null;
+  returnPath: ReturnPath | null;
   createdAt: string;
 }
 

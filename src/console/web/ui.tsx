@@ -19,6 +19,8 @@ const TONES: Record<string, string> = {
   temperror: 'warn',
   deferred: 'warn',
   retiring: 'warn',
+  verp: 'good',
+  reject: 'warn',
   pending_review: 'warn',
   held: 'warn',
   retrying: 'warn',
@@ -63,11 +65,14 @@ export function CopyValue({ text, label }: { text: string; label: string }) {
   );
 }
 
-export function ErrorNote({ error }: { error: unknown }) {
+/** An error from the API: its problem's status and title, then its detail, in an alert. */
+export function ErrorNote({ error, id }: { error: unknown; id?: string }) {
   if (!error) return null;
   const message = error instanceof ApiError ? error.message : String((error as Error).message ?? error);
+  const title = error instanceof ApiError && error.status && error.title && error.title !== message ? `${error.status} ${error.title}` : null;
   return (
-    <p class="error" role="alert">
+    <p class="error" role="alert" id={id} data-status={error instanceof ApiError ? error.status : undefined}>
+      {title ? <strong class="error-title">{title}: </strong> : null}
       {message}
     </p>
   );
