@@ -72,6 +72,12 @@ import { MessageService } from './messages/message.service';
 import { createSmarthostTransport } from './messages/smarthost.transport';
 import { captureTransport } from './messages/delivery-transport';
 import { createMxTransport } from './messages/mx.transport';
+import { QueueHoldStore } from './messages/queue-hold.store';
+import { QueueHolds } from './messages/queue-holds';
+import { QueuedMessageStore } from './messages/queued-message.store';
+import { QueueOperationsService } from './messages/queue-operations.service';
+import { queueOperationsRoutes } from './messages/queue-operations.router';
+import { queueHoldChannel } from './events/change-notifier';
 
 export const ROLES = ['api', 'worker', 'relay', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -223,6 +229,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
     () => workerChannelLive(),
     clock,
   );
+  const queueHoldStore = new QueueHoldStore(mongo);
+  const queueHolds = new QueueHolds(() => queueHoldStore.keys(), () => workerChannelLive(), clock);
   const delivery = new DeliveryService(
     messageStore,
     deliveryDomains,
@@ -244,6 +252,17 @@ export async function createContainer(config: Config, logger: Logger, options: C
     },
     (eventIds) => producer.enqueueWebhookDispatches(eventIds),
     deliverySnapshots,
+    queueHolds,
+  );
+  const queueOperations = new QueueOperationsService(
+    new QueuedMessageStore(mongo),
+    queueHoldStore,
+    delivery,
+    producer,
+    notifier,
+    { domainExists: async (id) => (await domainStore.findById(id)) !== null, accountExists: async (id) => (await accountStore.findById(id)) !== null },
+    clock,
+    logger,
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
@@ -303,6 +322,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       webhooksRoutes(webhooks),
       suppressionsRoutes(suppressions),
       sendingLimitsRoutes(domains),
+      queueOperationsRoutes(queueOperations),
     ],
     version: VERSION,
     probes,
@@ -425,6 +445,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       // schedule, and the delivery cache starts over (it reads directly while the channel is down).
       () => deliveryDomains.clear(),
     );
+    subscriber.on(queueHoldChannel(config.queuePrefix), () => queueHolds.invalidate(), () => queueHolds.invalidate());
     workerChannelLive = () => subscriber.live;
     try {
       await subscriber.subscribe();

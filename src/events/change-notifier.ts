@@ -10,6 +10,9 @@ export const smtpUserRemovedChannel = (prefix: string) => `${prefix}:smtp-user-r
 /** The channel relays listen on to drop what they cached of an account's suppressed address. */
 export const suppressionChannel = (prefix: string) => `${prefix}:suppression-invalidate`;
 
+/** The channel workers listen on to reload the operator holds of the delivery queue. */
+export const queueHoldChannel = (prefix: string) => `${prefix}:queue-hold-invalidate`;
+
 /**
  * What an invalidation message carries: a domain's id (with a removed SMTP user's name),
  * or an account's id and a normalised address.
@@ -48,6 +51,11 @@ export class ChangeNotifier {
   /** `address` normalised, as the suppression list stores it. */
   async suppressionChanged(accountId: string, address: string): Promise<void> {
     await this.send(suppressionChannel(this.prefix), { accountId, address });
+  }
+
+  /** An operator held or released the mail of a domain or an account. */
+  async queueHoldsChanged(scope: { domainId: string } | { accountId: string }): Promise<void> {
+    await this.send(queueHoldChannel(this.prefix), scope);
   }
 
   private async send(channel: string, message: InvalidationMessage): Promise<void> {
