@@ -76,6 +76,7 @@ import { QueueHoldStore } from './messages/queue-hold.store';
 import { QueueHolds } from './messages/queue-holds';
 import { QueuedMessageStore } from './messages/queued-message.store';
 import { QueueOperationsService } from './messages/queue-operations.service';
+import { QueueRebuild } from './messages/queue-rebuild';
 import { queueOperationsRoutes } from './messages/queue-operations.router';
 import { queueHoldChannel } from './events/change-notifier';
 
@@ -254,8 +255,9 @@ export async function createContainer(config: Config, logger: Logger, options: C
     deliverySnapshots,
     queueHolds,
   );
+  const queuedMessages = new QueuedMessageStore(mongo);
   const queueOperations = new QueueOperationsService(
-    new QueuedMessageStore(mongo),
+    queuedMessages,
     queueHoldStore,
     delivery,
     producer,
@@ -424,7 +426,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
   /** Starts the HTTP API on PORT (0 picks a free port). */
   const startApi = () => listen(http, config.http.port, 'http api');
 
-  const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries };
+  const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries, queueRebuild: new QueueRebuild(queuedMessages, producer, logger) };
 
   /**
    * Starts the worker role: the queue processors, and a subscriber that releases a

@@ -29,6 +29,22 @@ export class QueuedMessageStore {
     return docs.map((d) => d._id);
   }
 
+  /**
+   * Ids of every message in `status` after `afterId` (untouched since `updatedBefore` when
+   * given), in id order, leaving out the operator's holds: one page of a queue rebuild.
+   */
+  async findAnyIds(status: MessageStatus, afterId: string | null, limit: number, updatedBefore?: Date): Promise<string[]> {
+    const docs = await this.model
+      .find(
+        { status, 'hold.operator': { $ne: true }, ...(updatedBefore ? { updatedAt: { $lt: updatedBefore } } : {}), ...(afterId ? { _id: { $gt: afterId } } : {}) },
+        { _id: 1 },
+      )
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<Array<{ _id: string }>>();
+    return docs.map((d) => d._id);
+  }
+
   /** The operator's hold is lifted from these messages: recovery may re-add their jobs again. */
   async clearOperatorHold(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
@@ -49,3 +65,4 @@ export class QueuedMessageStore {
     for await (const doc of cursor) yield doc as QueuedMessageView;
   }
 }
+
