@@ -25,7 +25,11 @@ import { ChaosProcess, redisProcess } from './chaos/processes';
 
 const MESSAGES = Number(process.env.CHAOS_MESSAGES ?? 5000);
 const CONCURRENCY = Number(process.env.CHAOS_CONCURRENCY ?? 8);
-const DRAIN_MS = Number(process.env.CHAOS_DRAIN_MS ?? 180_000);
+/** Submissions per second, steady (the load is paced, not as fast as the relays take it). */
+const RATE = Number(process.env.CHAOS_RATE ?? 8);
+/** The drain ends when every message arrived, when nothing arrived for STALL_MS, or DRAIN_MS after the last restart. */
+const DRAIN_MS = Number(process.env.CHAOS_DRAIN_MS ?? 600_000);
+const STALL_MS = Number(process.env.CHAOS_STALL_MS ?? 60_000);
 const ADMIN_KEY = `chaos-admin-${randomBytes(12).toString('hex')}`;
 const log = (m: string) => process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
     .collection('domains')
     .updateOne({ _id: domain.id } as never, { $set: { status: 'verified', approval: 'approved', nextCheckAt: new Date('2100-01-01T00:00:00Z') }, $inc: { version: 1 } });
 
+  log(`load: ${MESSAGES} messages at ${RATE}/s through both relays`);
   const main = join(__dirname, '..', 'src', 'main.js');
   const relayPorts = [await freePort(), await freePort()];
   const relays = relayPorts.map((port, i) => new ChaosProcess(`relay${i + 1}`, process.execPath, [main, 'relay'], { ...env, SMTP_PORT: String(port), SMTP_HOST: '127.0.0.1' }, logDir));
@@ -120,10 +125,13 @@ async function main(): Promise<void> {
   );
   const accepted: Submission[] = [];
   let refused = 0;
+  let t0 = Date.now();
   let next = 0;
   const from = 'load@chaos.example';
   const sendOne = async (relay: number) => {
     const n = next++;
+    const due = t0 + (n * 1000) / RATE;
+    if (Date.now() < due) await sleep(due - Date.now());
     for (let attempt = 1; ; attempt++) {
       const id = `${n}.${attempt}`;
       try {
@@ -160,7 +168,7 @@ async function main(): Promise<void> {
     chaos(`worker${w + 1}`, Math.floor(MESSAGES * rand(0.35, 0.55)), () => workers[w].kill(), () => startWorker(w)),
     chaos('redis', Math.floor(MESSAGES * rand(0.6, 0.8)), () => redis.proc.kill(), () => redis.start()),
   ]);
-  const t0 = Date.now();
+  t0 = Date.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY * 2 }, async (_, i) => {
       while (next < MESSAGES) await sendOne(i % 2);
@@ -171,8 +179,13 @@ async function main(): Promise<void> {
   await chaosDone;
   const lastRestart = Math.max(...restarts.map((x) => x.at));
 
-  // Drain: until every accepted message reached the sink, or DRAIN_MS after the last restart.
-  while (accepted.some((s) => !arrivals.has(s.id)) && Date.now() - lastRestart < DRAIN_MS) await sleep(500);
+  // Drain: until every accepted message reached the sink, nothing arrived for STALL_MS, or DRAIN_MS after the last restart.
+  let lastArrival = Date.now();
+  let seen = arrivals.size;
+  while (accepted.some((s) => !arrivals.has(s.id)) && Date.now() - lastRestart < DRAIN_MS && Date.now() - lastArrival < STALL_MS) {
+    await sleep(500);
+    if (arrivals.size !== seen) [seen, lastArrival] = [arrivals.size, Date.now()];
+  }
 
   const delivered = accepted.filter((s) => arrivals.has(s.id));
   const lost = accepted.filter((s) => !arrivals.has(s.id));
@@ -205,8 +218,10 @@ async function main(): Promise<void> {
     }
   }
   const lostStatus = new Map<string, number>();
+  const delivery = c.queues.get('delivery');
   for (const s of lost) {
-    const st = byQueueId.get(s.queueId)?.status ?? 'missing';
+    const job = await delivery.getJob(`deliver-${s.queueId}`).catch(() => undefined);
+    const st = `${byQueueId.get(s.queueId)?.status ?? 'missing'} (${job ? `job ${await job.getState()}` : 'no job'})`;
     lostStatus.set(st, (lostStatus.get(st) ?? 0) + 1);
   }
   const lastDelivery = Math.max(...delivered.map((s) => arrivals.get(s.id)![0]));
