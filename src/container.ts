@@ -83,6 +83,13 @@ import { ReturnPathService } from './domains/return-path.service';
 import { returnPathRoutes } from './domains/return-path.router';
 import { BounceService } from './bounces/bounce.service';
 import { startBounceServer, type RunningBounceServer } from './bounces/bounce.server';
+import { QueueHoldStore } from './messages/queue-hold.store';
+import { QueueHolds } from './messages/queue-holds';
+import { QueuedMessageStore } from './messages/queued-message.store';
+import { QueueOperationsService } from './messages/queue-operations.service';
+import { QueueRebuild } from './messages/queue-rebuild';
+import { queueOperationsRoutes } from './messages/queue-operations.router';
+import { queueHoldChannel } from './events/change-notifier';
 
 export const ROLES = ['api', 'worker', 'relay', 'bounce', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -269,6 +276,8 @@ export async function createContainer(config: Config, logger: Logger, options: C
     () => workerChannelLive(),
     clock,
   );
+  const queueHoldStore = new QueueHoldStore(mongo);
+  const queueHolds = new QueueHolds(() => queueHoldStore.keys(), () => workerChannelLive(), clock);
   const delivery = new DeliveryService(
     messageStore,
     deliveryDomains,
@@ -293,6 +302,18 @@ export async function createContainer(config: Config, logger: Logger, options: C
     metrics,
     verp,
     (accountId) => webhookAccounts.get(accountId),
+    queueHolds,
+  );
+  const queuedMessages = new QueuedMessageStore(mongo);
+  const queueOperations = new QueueOperationsService(
+    queuedMessages,
+    queueHoldStore,
+    delivery,
+    producer,
+    notifier,
+    { domainExists: async (id) => (await domainStore.findById(id)) !== null, accountExists: async (id) => (await accountStore.findById(id)) !== null },
+    clock,
+    logger,
   );
   const messageRecovery = new MessageRecovery(messageStore, producer, sendingPolicy, config, logger);
 
@@ -363,6 +384,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       dkimRotationRoutes(dkimRotation),
       consoleRoutes(),
       returnPathRoutes(returnPaths),
+      queueOperationsRoutes(queueOperations),
     ],
     version: VERSION,
     probes,
@@ -493,7 +515,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
   /** Starts the HTTP API on PORT (0 picks a free port). */
   const startApi = () => listen(http, config.http.port, 'http api');
 
-  const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries, dkimRotation };
+  const workerDeps = { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries, dkimRotation, queueRebuild: new QueueRebuild(queuedMessages, producer, logger) };
 
   /**
    * Starts the worker role: the queue processors, and a subscriber that releases a
@@ -515,6 +537,7 @@ export async function createContainer(config: Config, logger: Logger, options: C
       () => deliveryDomains.clear(),
     );
     subscriber.on(webhookChannel(config.queuePrefix), (accountId) => webhookAccounts.invalidate(accountId), () => webhookAccounts.clear());
+    subscriber.on(queueHoldChannel(config.queuePrefix), () => queueHolds.invalidate(), () => queueHolds.invalidate());
     workerChannelLive = () => subscriber.live;
     try {
       await subscriber.subscribe();

@@ -1,27 +1,33 @@
 #!/usr/bin/env node
+import { isCliCommand, runCli } from './cli/cli';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createContainer, ROLES, type Container, type Role, type RoleHandle, type RunningRelayRole, type RunningRoles } from './container';
-import { prepareDevEnvironment, type DevEnvironment } from './dev/bootstrap';
+import type { Container, Role, RoleHandle, RunningRelayRole, RunningRoles } from './container';
+import type { DevEnvironment } from './dev/bootstrap';
 import { createLogger, wantsPrettyLogs } from './logger';
 import { stopWithin } from './shutdown';
 
-export { ROLES, type Role };
+export type { Role };
 
 export interface MainIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT). */
   stopSignal: Promise<string>;
-  /** stdout is a terminal: outside production the logs are then human-readable (pino-pretty). */
+  /** stdout is a terminal: outside production the logs are then human-readable (pino-pretty), and operator commands redraw in place. */
   stdoutIsTTY?: boolean;
   /** Registers what to do when the process is asked to reload (SIGHUP): re-read the relay's certificate. */
   onReload?: (handler: () => Promise<void>) => void;
 }
 
-const USAGE = `usage: mailwarden <api|worker|relay|bounce|all>\n`;
+const USAGE = `usage: mailwarden <api|worker|relay|bounce|all>, or mailwarden help for the operator commands\n`;
 
 /** Runs one role until a stop signal; returns the process exit code. */
 export async function main(argv: string[], env: Record<string, string | undefined>, io: MainIo): Promise<number> {
+  // `mailwarden domains list` and the like talk to the HTTP API; they start no role.
+  if (isCliCommand(argv[0])) return runCli(argv, env, io);
+  // Loaded only for a role, so that an operator command starts without the service's modules.
+  const { createContainer, ROLES } = await import('./container');
+  const { prepareDevEnvironment } = await import('./dev/bootstrap');
   const role = (argv[0] ?? 'all') as Role;
   if (!ROLES.includes(role)) {
     io.stderr(USAGE);

@@ -5,6 +5,8 @@ import type { DkimRotationService } from '../src/domains/dkim-rotation.service';
 import type { Logger } from '../src/logger';
 import type { DeliveryService } from '../src/messages/delivery.service';
 import type { MessageRecovery } from '../src/messages/message-recovery';
+import type { QueueRebuild } from '../src/messages/queue-rebuild';
+import { RedisEpoch } from '../src/queue/redis-epoch';
 import { deliveryBackoffStrategy } from '../src/queue/delivery-jobs';
 import type { JobProducer } from '../src/queue/producers';
 import { createQueueConnection, QUEUES } from '../src/queue/queues';
@@ -21,6 +23,10 @@ import { webhookProcessor } from './webhook.processor';
 const DELIVERY_JOB_LOCK_MS = 30_000;
 const DELIVERY_STALLED_INTERVAL_MS = 15_000;
 const DELIVERY_MAX_STALLS = 10;
+// How often a worker checks that Redis still has its data, and how long a `sending` message
+// is left to a live attempt (whose lock vanished with the data) before its job is re-added.
+const EPOCH_POLL_MS = 2000;
+const SENDING_GRACE_MS = 30_000;
 
 /** What the worker role runs on; the composition root passes its services in. */
 export interface WorkerDeps {
@@ -34,6 +40,8 @@ export interface WorkerDeps {
   webhookDeliveries: WebhookDeliveryService;
   /** Starts the automatic DKIM rotations on each sweep. */
   dkimRotation?: DkimRotationService;
+  /** Rebuilds the delivery queue from MongoDB when Redis lost its data; none: the stuck-message sweep does, in 10 minutes. */
+  queueRebuild?: QueueRebuild;
 }
 
 export interface WorkerOptions {
@@ -82,13 +90,16 @@ export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}
     w.on('error', (err) => logger.warn({ queue: w.name, err: err.message }, 'worker error'));
   }
   await producer.scheduleSweep(config.verification.sweepIntervalMs);
+  const lossWatch = deps.queueRebuild ? watchRedisLoss(new RedisEpoch(connection, config.queuePrefix), deps.queueRebuild, producer, config, logger) : null;
   logger.info({ sweepIntervalMs: config.verification.sweepIntervalMs }, 'workers started: sweep, dns-check, delivery, webhook, webhook-dispatch');
   return {
     async close() {
+      lossWatch?.stop();
       await Promise.all(workers.map((w) => w.close()));
       await connection.quit().catch(() => connection.disconnect());
     },
     forceClose() {
+      lossWatch?.stop();
       for (const w of workers) void w.close(true).catch(() => {});
       connection.disconnect();
     },
@@ -100,4 +111,42 @@ function subjectOf(data: unknown): { queueId?: string; domainId?: string } {
   if (!data || typeof data !== 'object') return {};
   const { queueId, domainId } = data as Record<string, unknown>;
   return { ...(typeof queueId === 'string' ? { queueId } : {}), ...(typeof domainId === 'string' ? { domainId } : {}) };
+}
+
+/**
+ * Notices that Redis lost its data (its epoch marker is gone) and rebuilds what lived only
+ * there: the sweeper's job scheduler and the delivery jobs of unfinished messages, the
+ * `sending` ones after SENDING_GRACE_MS. Any worker may do it; every step is idempotent.
+ */
+function watchRedisLoss(epoch: RedisEpoch, rebuild: QueueRebuild, producer: JobProducer, config: Config, logger: Logger): { stop(): void } {
+  const timers = new Set<NodeJS.Timeout>();
+  let running = false;
+  const poll = async () => {
+    if (running || !(await epoch.changed())) return;
+    running = true;
+    try {
+      await producer.scheduleSweep(config.verification.sweepIntervalMs);
+      await rebuild.rebuild(['queued', 'deferred', 'held']);
+      const later = setTimeout(() => {
+        timers.delete(later);
+        rebuild.rebuild(['sending'], new Date(Date.now() - SENDING_GRACE_MS)).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'rebuilding the jobs of sending messages failed'));
+      }, SENDING_GRACE_MS);
+      later.unref();
+      timers.add(later);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'rebuilding the queue after a Redis data loss failed; trying again');
+      await epoch.reset().catch(() => {});
+    } finally {
+      running = false;
+    }
+  };
+  // Redis away: the poll fails and is tried again; nothing to do until it answers.
+  const interval = setInterval(() => void poll().catch(() => {}), EPOCH_POLL_MS);
+  interval.unref();
+  return {
+    stop() {
+      clearInterval(interval);
+      for (const t of timers) clearTimeout(t);
+    },
+  };
 }

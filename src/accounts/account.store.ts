@@ -31,4 +31,9 @@ export class AccountStore {
     const doc = await this.model.findOne({ apiKeyHash }).lean<AccountDoc>();
     return doc ? toAccount(doc) : null;
   }
+
+  async findById(id: string): Promise<Account | null> {
+    const doc = await this.model.findOne({ _id: id }).lean<AccountDoc>();
+    return doc ? toAccount(doc) : null;
+  }
 }

@@ -12,6 +12,8 @@ export const suppressionChannel = (prefix: string) => `${prefix}:suppression-inv
 
 /** The channel workers listen on to drop what they cached of an account's webhook subscriptions. */
 export const webhookChannel = (prefix: string) => `${prefix}:webhook-invalidate`;
+/** The channel workers listen on to reload the operator holds of the delivery queue. */
+export const queueHoldChannel = (prefix: string) => `${prefix}:queue-hold-invalidate`;
 
 /**
  * What an invalidation message carries: a domain's id (with a removed SMTP user's name),
@@ -56,6 +58,11 @@ export class ChangeNotifier {
   /** A subscription of the account became active (created or re-enabled). */
   async webhooksChanged(accountId: string): Promise<void> {
     await this.send(webhookChannel(this.prefix), { accountId });
+  }
+
+  /** An operator held or released the mail of a domain or an account. */
+  async queueHoldsChanged(scope: { domainId: string } | { accountId: string }): Promise<void> {
+    await this.send(queueHoldChannel(this.prefix), scope);
   }
 
   private async send(channel: string, message: InvalidationMessage): Promise<void> {

@@ -70,7 +70,17 @@ export interface AttemptInfo {
   maxAttempts: number;
 }
 
-export type DeliveryOutcome = 'delivered' | 'bounced' | 'already_finished' | 'locked' | 'gone';
+/** `held`: an operator holds the message's domain or account; the job ends, and a release re-enqueues it. */
+export type DeliveryOutcome = 'delivered' | 'bounced' | 'held' | 'already_finished' | 'locked' | 'gone';
+
+/** What cancelling one message came to (QueueOperationsService.cancel). */
+export type CancelOutcome = 'cancelled' | 'finished' | 'locked' | 'gone';
+
+/** The reason a cancelled recipient fails with (DESIGN §2: `failed: cancelled`). */
+export const CANCELLED = 'cancelled';
+/** How long cancel() waits for a running attempt to let go of the message: 25 × 200 ms. */
+const CANCEL_LOCK_TRIES = 25;
+const CANCEL_LOCK_WAIT_MS = 200;
 
 /**
  * What an attempt knows of the message's domain (DeliveryDomainCache in the worker: the
@@ -139,6 +149,8 @@ export class DeliveryService {
      * already dispatched, with no fan-out job and no subscriber query per event.
      */
     private readonly hasSubscribers: (accountId: string) => Promise<boolean> = async () => true,
+    /** Operator holds (QueueHolds: an in-process snapshot); none: nothing is ever held by an operator. */
+    private readonly holds?: { heldBy(domainId: string, accountId: string): Promise<string | null> },
   ) {}
 
   /**
@@ -190,6 +202,8 @@ export class DeliveryService {
       return 'already_finished';
     }
     const startedAt = this.clock.now();
+    const operatorHold = this.holds ? await this.holds.heldBy(msg.domainId, msg.accountId) : null;
+    if (operatorHold !== null) return this.holdForOperator(msg, operatorHold, startedAt);
     // A deferral now is the last word once the retries are spent or the message is too old.
     const expiry = expiryOf(msg.createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts);
     // Mail accepted before a suspension or a rejection must not leave: ask again now.
@@ -214,6 +228,7 @@ export class DeliveryService {
     const startedAt = this.clock.now();
     const { decision, dkim } = await this.domains.get(snapshot.domainId);
     if (decision && !decision.allowed) return null;
+    if (this.holds && (await this.holds.heldBy(snapshot.domainId, snapshot.accountId)) !== null) return null;
     const raw = Buffer.from(snapshot.raw, 'base64');
     // What findForDelivery would have read: the document exactly as the relay spooled it.
     const msg: MessageDoc = {
@@ -310,6 +325,50 @@ export class DeliveryService {
   }
 
   /**
+   * An operator holds the message's domain or account: pending recipients are `held`, and
+   * the job ends (no retry spent, no expiry) until a release re-enqueues it. A message the
+   * operator already holds is left as it is.
+   */
+  private async holdForOperator(msg: MessageDoc, reason: string, at: Date): Promise<DeliveryOutcome> {
+    if (msg.status === 'held' && msg.hold?.operator) return 'held';
+    const pending = recipientsOf(msg).filter((r) => isPending(r.status));
+    this.logger.info({ queueId: msg._id, domainId: msg.domainId, reason }, 'delivery held by an operator');
+    return this.record(msg, pending.map((r) => unsent(r.address, 'held', reason)), { at, t0: performance.now(), response: reason, durationMs: 0 }, {
+      hold: { reason, since: at, operator: true },
+    });
+  }
+
+  /**
+   * Cancels what is still pending of `queueId` (an operator's cancel): its queued, deferred
+   * and held recipients fail with reason `cancelled`, the message's status is derived, and
+   * its events are written (message.failed once it reached nobody). Takes the message lock,
+   * so it never races an attempt: it waits for a running one, briefly, then gives up (`locked`).
+   */
+  async cancel(queueId: string): Promise<CancelOutcome> {
+    const key = `message:${queueId}`;
+    let token: string | null = null;
+    for (let i = 0; !token && i < CANCEL_LOCK_TRIES; i++) {
+      token = await this.lock.acquire(key, LOCK_TTL_MS);
+      if (!token) await new Promise((r) => setTimeout(r, CANCEL_LOCK_WAIT_MS));
+    }
+    if (!token) return 'locked';
+    try {
+      const msg = await this.messages.findForDelivery(queueId);
+      if (!msg) return 'gone';
+      if (isFinalMessageStatus(msg.status)) return 'finished';
+      const pending = recipientsOf(msg).filter((r) => isPending(r.status));
+      const at = this.clock.now();
+      const response = `${CANCELLED} by an operator`;
+      await this.record(msg, pending.map((r) => unsent(r.address, 'failed', CANCELLED)), { at, t0: performance.now(), response, durationMs: 0 }).catch((err: unknown) => {
+        if (!(err instanceof DeliveryFailedError)) throw err;
+      });
+      return 'cancelled';
+    } finally {
+      await this.lock.release(key, token).catch(() => {});
+    }
+  }
+
+  /**
    * Applies one attempt's updates in one store write (the changed recipients, the derived
    * status and the attempt), then suppresses hard bounces and inserts the events. Returns
    * or throws what the job must do next: retry while a recipient is deferred or held.
@@ -318,7 +377,7 @@ export class DeliveryService {
     msg: MessageDoc,
     updates: RecipientUpdate[],
     a: { at: Date; t0: number; response?: string; durationMs?: number },
-    extra: { captured?: Buffer; hold?: { reason: string; since: Date } } = {},
+    extra: { captured?: Buffer; hold?: { reason: string; since: Date; operator?: boolean } } = {},
   ): Promise<DeliveryOutcome> {
     const now = this.clock.now();
     const before = recipientsOf(msg);
@@ -344,6 +403,7 @@ export class DeliveryService {
     const counts = countBy(updates.map((u) => u.status));
     this.logger.info({ queueId: msg._id, status, code: attempt.code, ...counts }, `delivery attempt: message ${status}`);
 
+    if (status === 'held' && extra.hold?.operator) return 'held';
     if (status === 'held') throw new DeliveryHeldError(msg._id, `${msg._id}: held: ${extra.hold?.reason ?? attempt.response}`);
     if (status === 'deferred' || status === 'queued') throw new DeliveryDeferredError(msg._id, `${msg._id}: deferred: ${attempt.response}`);
     if (status === 'failed') throw new DeliveryFailedError(msg._id, `${msg._id}: reached no recipient: ${attempt.response}`);

@@ -12,6 +12,11 @@ export interface MessageHold {
   reason: string;
   /** When this hold began. */
   since: Date;
+  /**
+   * True while an operator holds the message (POST /v1/admin/queue/hold): it waits without a
+   * delivery job until a release re-enqueues it, so recovery leaves it alone.
+   */
+  operator?: boolean;
 }
 
 /** One delivery attempt, kept for the message's whole life. */
@@ -84,6 +89,8 @@ schema.index({ status: 1, updatedAt: 1 });
 schema.index({ accountId: 1, _id: 1 });
 // Releasing a domain's held messages when it may send again.
 schema.index({ domainId: 1, status: 1, _id: 1 });
+// Queue operations by account (hold, release, retry, cancel, stats).
+schema.index({ accountId: 1, status: 1, _id: 1 });
 
 export function messageModel(conn: Connection): Model<MessageDoc> {
   return conn.models.Message ?? conn.model<MessageDoc>('Message', schema);

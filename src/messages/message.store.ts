@@ -152,7 +152,8 @@ export class MessageStore {
    */
   async findStale(status: MessageStatus, olderThan: Date, limit: number): Promise<string[]> {
     const docs = await this.model
-      .find({ status, updatedAt: { $lte: olderThan } }, { _id: 1 })
+      // An operator's hold waits for its release, however long: no job to re-add.
+      .find({ status, updatedAt: { $lte: olderThan }, 'hold.operator': { $ne: true } }, { _id: 1 })
       .sort({ status: 1, updatedAt: 1 })
       .limit(limit)
       .lean<Array<{ _id: string }>>();

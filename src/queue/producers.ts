@@ -117,6 +117,18 @@ export class JobProducer {
     await this.enqueueDeliveries(lost);
   }
 
+  /** Drops the delivery job of a cancelled message; one that is running (locked) stays, and finds the message finished. */
+  async removeDelivery(queueId: string): Promise<void> {
+    const job = await this.queues.get(QUEUES.delivery).getJob(deliveryJobId(queueId));
+    await job?.remove().catch(() => {});
+  }
+
+  /** The delivery queue's jobs by BullMQ state. */
+  async deliveryJobCounts(): Promise<Record<'waiting' | 'active' | 'delayed' | 'failed', number>> {
+    const c = await this.queues.get(QUEUES.delivery).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'paused');
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
+  }
+
   /**
    * One webhook attempt series per (event, subscription): a dispatcher run twice never
    * delivers twice. The finished job is kept for a while, because its id is the dedup:

@@ -69,3 +69,22 @@ export function killHard(child: ChildProcess): Promise<void> {
     child.kill('SIGKILL');
   });
 }
+
+/** The command line that runs `mailwarden` from the TypeScript sources (for a shell, tmux, or spawn). */
+export function mailwardenCommand(): string[] {
+  return [process.execPath, '-r', join(root, 'test/support/swc-register.cjs'), join(root, 'src/main.ts')];
+}
+
+/** Runs `mailwarden <args>` (an operator command) to its end; its exit code and output. */
+export function runMailwarden(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [node, ...pre] = mailwardenCommand();
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, [...pre, ...args], { cwd: root, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
