@@ -285,6 +285,13 @@ describe('diagnose: each mistake with its exact hint', () => {
     expect(quoted.code).toBe('quoted');
     expect(quoted.reason.length).toBeLessThan(200);
   });
+
+  it('never shows a merged SPF record holding control characters in the hint', () => {
+    const d = diagnose(spfAt('example.com'), evidence({ atName: [['v=spf1 mx\u0007\u001b[31m -all'], ['v=spf1 a \u001b]0;owned\u0007 ~all']] }))!;
+    expect(d.code).toBe('multiple_spf');
+    expect(d.hint).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(d.hint).toBe('Publish one SPF record at host "@" and delete the other: the merged record shown as the value');
+  });
 });
 
 describe('gatherEvidence: a few bounded lookups', () => {
