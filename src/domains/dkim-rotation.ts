@@ -217,15 +217,18 @@ export function domainVerdict(
 
 /**
  * When the auto-rotation sweep may pick the domain (the index it reads): since its active
- * key took over, or null while a rotation cannot start (pending, too many retiring): it is
- * not a candidate then, and so never holds up the others in the sweep's oldest-first batch.
+ * key took over, or since the owner last cancelled a rotation (an automatic one must not
+ * start again at once), or null while a rotation cannot start (pending, too many retiring):
+ * it is not a candidate then, and so never holds up the others in the sweep's oldest-first batch.
  */
-export function rotatableSince(selectors: RotationSelector[]): Date | null {
-  return rotationConflict(selectors) ? null : activeSince(selectors);
+export function rotatableSince(selectors: RotationSelector[], cancelledAt?: Date | null): Date | null {
+  if (rotationConflict(selectors)) return null;
+  const since = activeSince(selectors);
+  return since && cancelledAt && ms(cancelledAt) > since.getTime() ? new Date(cancelledAt) : since;
 }
 
 /** Whether DKIM_AUTO_ROTATE_AFTER_MS asks for a rotation now: the active key is older and none is pending. */
-export function dueForAutoRotation(selectors: RotationSelector[], now: Date, autoRotateAfterMs: number): boolean {
-  const since = rotatableSince(selectors);
+export function dueForAutoRotation(selectors: RotationSelector[], now: Date, autoRotateAfterMs: number, cancelledAt?: Date | null): boolean {
+  const since = rotatableSince(selectors, cancelledAt);
   return since !== null && now.getTime() - since.getTime() >= autoRotateAfterMs;
 }

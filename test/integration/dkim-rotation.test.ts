@@ -228,5 +228,10 @@ describe('automatic rotation (DKIM_AUTO_ROTATE_AFTER_MS)', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(dkimStates(await world.get(d.id))).toHaveLength(2);
     expect((await w.c.stores.domains.findById(d.id))?.dkimRotatableSince).toBeNull();
+
+    // The owner cancels it: the next automatic one waits a whole DKIM_AUTO_ROTATE_AFTER_MS from the cancel.
+    await expectMatchesDocument(w.c.http, await world.cancel(d.id).expect(200));
+    expect(await w.c.dkimRotation.autoRotate()).toBe(0);
+    expect(dkimStates(await world.get(d.id))).toHaveLength(1);
   });
 });

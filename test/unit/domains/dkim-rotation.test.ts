@@ -197,6 +197,16 @@ describe('automatic rotation (DKIM_AUTO_ROTATE_AFTER_MS)', () => {
     expect(rotatableSince([sel('a', 'active'), sel('b', 'pending')])).toBeNull();
   });
 
+  it('counts from the last cancel when that is later, so that a cancelled automatic rotation does not start again at once', () => {
+    const active = [sel('a', 'active', { activatedAt: at(0) })];
+    expect(rotatableSince(active, at(50 * D))).toEqual(at(50 * D));
+    expect(rotatableSince(active, null)).toEqual(at(0));
+    expect(dueForAutoRotation(active, at(100 * D), 90 * D, at(50 * D))).toBe(false);
+    expect(dueForAutoRotation(active, at(140 * D), 90 * D, at(50 * D))).toBe(true);
+    // A key activated after the cancel counts from its activation.
+    expect(rotatableSince([sel('b', 'active', { activatedAt: at(60 * D) })], at(50 * D))).toEqual(at(60 * D));
+  });
+
   it('leaves out of the index a domain that may not rotate now (too many retiring), so it never holds up the others', () => {
     const full = [sel('a', 'retiring'), sel('b', 'retiring'), sel('c', 'retiring'), sel('d', 'active', { activatedAt: at(0) })];
     expect(rotatableSince(full)).toBeNull();
