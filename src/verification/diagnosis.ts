@@ -140,6 +140,15 @@ function cnameDiagnosis(s: DiagnosisSubject, host: string, type: string, target:
 
 function misplaced(s: DiagnosisSubject, host: string, type: string, place: Misplacement): Diagnosis {
   const wrongHost = recordHost(place.name, s.zone);
+  if (s.value.kind === 'spf' && place.mistake === 'missing_subdomain') {
+    // The zone apex may well send through us itself: its SPF record is not necessarily a misplaced copy.
+    const apex = canon(s.zone);
+    return {
+      code: place.mistake,
+      reason: `an SPF record with include:${s.value.includeDomain} is published at ${place.name} (the zone apex) but none at ${s.name}: the host may have left out the part of ${s.domain} below the zone ${s.zone}`,
+      hint: `Add the SPF record at host "${host}" (in the zone ${s.zone}; the provider appends the zone itself). Keep the one at host "${wrongHost}" if ${apex} sends mail itself; otherwise delete it.`,
+    };
+  }
   const what = s.value.kind === 'mx' ? 'MX' : s.value.kind === 'spf' ? 'SPF' : 'DKIM';
   const record = what === type ? type : `${what} ${type}`;
   const reasons = {

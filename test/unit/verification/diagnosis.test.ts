@@ -118,12 +118,13 @@ describe('diagnose: each mistake with its exact hint', () => {
       /left out the part of mail\.example\.com below the zone example\.com/,
     ],
     [
+      // The apex's SPF record may be the zone's own (example.com sending through us too): never "move" it.
       'SPF of mail.example.com at the zone apex',
       spfAt('mail.example.com'),
       { elsewhere: [{ name: 'example.com', records: [['v=spf1 include:_spf.mw.test ~all']] }] },
       'missing_subdomain',
-      MOVE('@', 'mail', 'SPF TXT'),
-      /SPF record is published at example\.com/,
+      'Add the SPF record at host "mail" (in the zone example.com; the provider appends the zone itself). Keep the one at host "@" if example.com sends mail itself; otherwise delete it.',
+      /an SPF record with include:_spf\.mw\.test is published at example\.com \(the zone apex\) but none at mail\.example\.com/,
     ],
     [
       'SPF with the zone doubled',
