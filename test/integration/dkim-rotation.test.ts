@@ -188,6 +188,19 @@ describe('cancelling a rotation, conflicts, and domains from before rotation', (
     expect(late.body.detail).toMatch(/a rotation that took effect cannot be cancelled/);
   });
 
+  it("names the rotation mistake: the new key published over the old selector's record", async () => {
+    const d = await world.register('replaced.example.test', 'ed25519');
+    await when(d.id, (x) => x.status === 'verified', 'the domain to verify');
+    const a = d.records.find((r: any) => r.purpose === 'dkim');
+    const b = (await world.rotate(d.id).expect(202)).body.records.find((r: any) => r.state === 'pending');
+    w.dns.publish(a.name, 'TXT', [b.strings]);
+    const x = await when(d.id, (y) => dkimOf(y, a.selector).hint !== null, 'the replaced record to be diagnosed');
+    expect(dkimOf(x, a.selector)).toMatchObject({
+      status: 'fail',
+      hint: `Put the value shown back at host "${a.host}", and add the record of selector ${b.selector} at host "${b.host}" beside it.`,
+    });
+  });
+
   it('refuses a bad algorithm naming the field, and another account gets 404', async () => {
     const d = await registerDomain(w.c.http, w.acct, 'bad.example.test', 'ed25519');
     const bad = await expectMatchesDocument(w.c.http, await world.rotate(d.id, { algorithm: 'dsa' }).expect(400));

@@ -287,6 +287,16 @@ describe('diagnose: each mistake with its exact hint', () => {
     expect(quoted.reason.length).toBeLessThan(200);
   });
 
+  it("names the rotation mistake: the new selector's key published over the old selector's record", () => {
+    const active = { ...ED, otherSelectors: [{ selector: 'new', host: 'new._domainkey', publicKey: LONG_KEY }] };
+    const d = diagnose(dkimAt('example.com', 'example.com', active), evidence({ atName: [splitTxt(dkimValue('rsa', LONG_KEY))] }));
+    expect(d).toEqual({
+      code: 'other_selector',
+      reason: 'the record at sel._domainkey.example.com holds the key of selector new: it was replaced instead of a new record being added at new._domainkey.example.com',
+      hint: 'Put the value shown back at host "sel._domainkey", and add the record of selector new at host "new._domainkey" beside it.',
+    });
+  });
+
   it('never shows a merged SPF record holding control characters in the hint', () => {
     const d = diagnose(spfAt('example.com'), evidence({ atName: [['v=spf1 mx\u0007\u001b[31m -all'], ['v=spf1 a \u001b]0;owned\u0007 ~all']] }))!;
     expect(d.code).toBe('multiple_spf');
