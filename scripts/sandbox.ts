@@ -14,8 +14,13 @@
  * - with MAILWARDEN_URL and MAILWARDEN_API_KEY set, it plays a diligent domain owner: every
  *   2 s it publishes the records the API asks for (every domain of that account) on both
  *   nameservers. Without them, nothing is published and verification fails, as it should.
+ * - publishing by hand (to try the hints of misplaced records), one command a line on stdin:
+ *   `publish NAME TYPE DATA` on both nameservers, replacing what is there (TXT: a JSON array,
+ *   one item per record, each a string or an array of strings; MX: `10 host`; else the value),
+ *   and `remove NAME [TYPE]`.
  */
 import { Resolver } from 'node:dns/promises';
+import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { RecordType } from 'dns-packet';
 import { dkimVerify } from 'mailauth/lib/dkim/verify';
@@ -86,8 +91,8 @@ async function main() {
         dkimVerify(raw, {
           resolver: async (name: string) => lookup.resolveTxt(name),
         })
-          .then((v: { results: Array<{ signingDomain?: string; status: { result: string } }> }) => {
-            const dkim = v.results.map((r) => `${r.status.result} (d=${r.signingDomain ?? '?'})`).join(', ') || 'none';
+          .then((v: { results: Array<{ signingDomain?: string; selector?: string; status: { result: string } }> }) => {
+            const dkim = v.results.map((r) => `${r.status.result} (d=${r.signingDomain ?? '?'} s=${r.selector ?? '?'})`).join(', ') || 'none';
             log(`sink: ${raw.length} bytes from ${from} to ${to}, subject "${subject}", DKIM ${dkim}`);
           })
           .catch((err: Error) => log(`sink: DKIM check failed: ${err.message}`));
@@ -134,6 +139,14 @@ async function main() {
     log('MAILWARDEN_URL and MAILWARDEN_API_KEY are not set: publishing nothing');
   }
 
+  readline.createInterface({ input: process.stdin }).on('line', (line) => {
+    try {
+      log(command(line.trim(), everywhere, servers));
+    } catch (err) {
+      log(`stdin: ${(err as Error).message}`);
+    }
+  });
+
   const stop = () => {
     sink.close(() => undefined);
     for (const s of servers) void s.close();
@@ -141,6 +154,22 @@ async function main() {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** One stdin command (see the header); returns what it did. */
+function command(line: string, everywhere: (name: string, type: RecordType, data: unknown[]) => void, servers: TestDnsServer[]): string {
+  const [verb, name, type, ...rest] = line.split(/\s+/);
+  const data = rest.join(' ');
+  if (verb === 'remove' && name) {
+    // The resolver keeps the delegations (NS, glue) unless a type is named.
+    for (const s of type ? servers : servers.slice(1)) s.remove(name, type?.toUpperCase() as RecordType | undefined);
+    return `removed ${type ?? 'every record'} at ${name}`;
+  }
+  if (verb !== 'publish' || !name || !type || !data) throw new Error(`not understood: ${line} (publish NAME TYPE DATA | remove NAME [TYPE])`);
+  const t = type.toUpperCase() as RecordType;
+  const records = t === 'TXT' ? (JSON.parse(data) as unknown[]).map((r) => (Array.isArray(r) ? r : [r])) : [t === 'MX' ? parseMx(data) : data];
+  everywhere(name, t, records);
+  return `published ${t} at ${name}: ${JSON.stringify(records)}`;
 }
 
 function parseMx(value: string): { preference: number; exchange: string } {

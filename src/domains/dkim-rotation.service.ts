@@ -53,12 +53,14 @@ export class DkimRotationService {
       if (!d) throw new NotFoundError('domain');
       const result = cancelRotation(d.dkim);
       if ('conflict' in result) throw new ConflictError(result.conflict);
+      const now = this.clock.now();
       const set: Partial<DomainDoc> = {
         dkim: result.selectors,
-        dkimRotatableSince: rotatableSince(result.selectors),
+        dkimRotatableSince: rotatableSince(result.selectors, now),
+        dkimRotationCancelledAt: now,
         records: d.records.filter((r) => r.selector !== result.cancelled),
         version: d.version + 1,
-        updatedAt: this.clock.now(),
+        updatedAt: now,
       };
       await this.write(d, set);
       this.logger.info({ domainId, selector: result.cancelled }, 'dkim rotation cancelled');

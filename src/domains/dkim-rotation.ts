@@ -77,13 +77,27 @@ export function activeSince(selectors: RotationSelector[]): Date | null {
 }
 
 /**
+ * Retiring selectors a domain may have when a rotation starts. Each rotation that takes
+ * effect leaves one retiring for DKIM_RETIRE_AFTER_MS, and every check queries each of them:
+ * without a cap, rotating again and again would grow the domain and its checks without bound.
+ */
+export const MAX_RETIRING_SELECTORS = 3;
+
+/**
  * Why a rotation cannot start now (409), or null when it can: at most one is in flight,
- * and there must be an active key to rotate away from.
+ * there must be an active key to rotate away from, and fewer than MAX_RETIRING_SELECTORS
+ * retiring ones.
  */
 export function rotationConflict(selectors: RotationSelector[]): string | null {
   const pending = pendingSelector(selectors);
   if (pending) return `a rotation is already in flight: selector ${pending.selector} is pending; cancel it or wait until it is active`;
   if (!activeSelector(selectors)) return 'the domain has no active DKIM selector to rotate';
+  const retiring = selectors.filter((s) => s.status === 'retiring');
+  if (retiring.length >= MAX_RETIRING_SELECTORS) {
+    const next = retiring.map((s) => ms(s.retiresAt)).filter((t) => t > 0).sort((a, b) => a - b)[0];
+    const when = next ? ` (the next one retires at ${new Date(next).toISOString()})` : '';
+    return `${retiring.length} selectors are still retiring; wait until one retires${when}`;
+  }
   return null;
 }
 
@@ -203,14 +217,18 @@ export function domainVerdict(
 
 /**
  * When the auto-rotation sweep may pick the domain (the index it reads): since its active
- * key took over, or null while a rotation is pending (it is not a candidate then).
+ * key took over, or since the owner last cancelled a rotation (an automatic one must not
+ * start again at once), or null while a rotation cannot start (pending, too many retiring):
+ * it is not a candidate then, and so never holds up the others in the sweep's oldest-first batch.
  */
-export function rotatableSince(selectors: RotationSelector[]): Date | null {
-  return pendingSelector(selectors) ? null : activeSince(selectors);
+export function rotatableSince(selectors: RotationSelector[], cancelledAt?: Date | null): Date | null {
+  if (rotationConflict(selectors)) return null;
+  const since = activeSince(selectors);
+  return since && cancelledAt && ms(cancelledAt) > since.getTime() ? new Date(cancelledAt) : since;
 }
 
 /** Whether DKIM_AUTO_ROTATE_AFTER_MS asks for a rotation now: the active key is older and none is pending. */
-export function dueForAutoRotation(selectors: RotationSelector[], now: Date, autoRotateAfterMs: number): boolean {
-  const since = rotatableSince(selectors);
+export function dueForAutoRotation(selectors: RotationSelector[], now: Date, autoRotateAfterMs: number, cancelledAt?: Date | null): boolean {
+  const since = rotatableSince(selectors, cancelledAt);
   return since !== null && now.getTime() - since.getTime() >= autoRotateAfterMs;
 }

@@ -95,6 +95,8 @@ export interface DomainDoc {
    * existed; their next check writes it.
    */
   dkimRotatableSince?: Date | null;
+  /** When the owner last cancelled a DKIM rotation: the next automatic one waits DKIM_AUTO_ROTATE_AFTER_MS from then. */
+  dkimRotationCancelledAt?: Date | null;
   /** The seed's questionnaire answers, once submitted. */
   questionnaire?: QuestionnaireDoc | null;
   /** When an admin last approved or rejected. */
@@ -184,6 +186,7 @@ const schema = new Schema<DomainDoc>(
     outbox: { type: Schema.Types.Mixed, default: [] },
     outboxSince: { type: Date, default: null },
     dkimRotatableSince: { type: Date },
+    dkimRotationCancelledAt: { type: Date },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },

@@ -174,7 +174,7 @@ export class LifecycleService {
       const written = await this.domains.updateIfVersion(d._id, d.version, {
         ...t.changes,
         ...rotationChanges,
-        dkimRotatableSince: rotatableSince(rotation.selectors),
+        dkimRotatableSince: rotatableSince(rotation.selectors, d.dkimRotationCancelledAt),
         version,
         records,
         dmarc: result.dmarc,

@@ -13,7 +13,8 @@ export type DiagnosisCode =
   | 'missing_version'
   | 'missing_key_type'
   | 'multiple_spf'
-  | 'spf_lookup_limit';
+  | 'spf_lookup_limit'
+  | 'other_selector';
 
 export interface Diagnosis {
   code: DiagnosisCode;

@@ -13,7 +13,13 @@ export type { Diagnosis, DiagnosisCode } from './diagnosis-result';
 
 /** What a record's value must be; the diagnosis differs by kind. */
 export type DiagnosedValue =
-  | { kind: 'dkim'; keyType: 'rsa' | 'ed25519'; publicKey: string }
+  | {
+      kind: 'dkim';
+      keyType: 'rsa' | 'ed25519';
+      publicKey: string;
+      /** The domain's other selectors (a rotation): their key at this name means a record was replaced, not added. */
+      otherSelectors?: Array<{ selector: string; host: string; publicKey: string }>;
+    }
   | { kind: 'spf'; includeDomain: string }
   | { kind: 'mx'; exchange: string };
 
@@ -105,6 +111,15 @@ export function diagnose(s: DiagnosisSubject, evidence: DiagnosisEvidence): Diag
   if (atName !== null && s.value.kind === 'dkim') {
     const found = diagnoseDkimValue(atName, s.value, host);
     if (found) return found;
+    const ours = s.value.publicKey;
+    const other = (s.value.otherSelectors ?? []).find((o) => !atName.some((r) => hasOurKey(r.join(''), ours)) && atName.some((r) => hasOurKey(r.join(''), o.publicKey)));
+    if (other) {
+      return {
+        code: 'other_selector',
+        reason: `the record at ${s.name} holds the key of selector ${other.selector}: it was replaced instead of a new record being added at ${other.host}.${s.zone}`,
+        hint: `Put the value shown back at host "${host}", and add the record of selector ${other.selector} at host "${other.host}" beside it.`,
+      };
+    }
   }
   if (atName !== null && s.value.kind === 'spf') {
     const found = diagnoseSpfValue(atName, s.value.includeDomain, host);
@@ -140,6 +155,15 @@ function cnameDiagnosis(s: DiagnosisSubject, host: string, type: string, target:
 
 function misplaced(s: DiagnosisSubject, host: string, type: string, place: Misplacement): Diagnosis {
   const wrongHost = recordHost(place.name, s.zone);
+  if (s.value.kind === 'spf' && place.mistake === 'missing_subdomain') {
+    // The zone apex may well send through us itself: its SPF record is not necessarily a misplaced copy.
+    const apex = canon(s.zone);
+    return {
+      code: place.mistake,
+      reason: `an SPF record with include:${s.value.includeDomain} is published at ${place.name} (the zone apex) but none at ${s.name}: the host may have left out the part of ${s.domain} below the zone ${s.zone}`,
+      hint: `Add the SPF record at host "${host}" (in the zone ${s.zone}; the provider appends the zone itself). Keep the one at host "${wrongHost}" if ${apex} sends mail itself; otherwise delete it.`,
+    };
+  }
   const what = s.value.kind === 'mx' ? 'MX' : s.value.kind === 'spf' ? 'SPF' : 'DKIM';
   const record = what === type ? type : `${what} ${type}`;
   const reasons = {

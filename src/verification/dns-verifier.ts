@@ -10,7 +10,7 @@ import { selectNameservers } from '../dns/nameserver-selection';
 import { describeFailure } from '../dns/lookup';
 import type { NameserverDiscovery, Nameserver } from '../dns/nameserver-discovery';
 import { MemoResolver, type RecursiveResolver } from '../dns/recursive-resolver';
-import { dkimRecordName, dkimValue, spfValue } from './records';
+import { dkimRecordName, dkimValue, recordHost, spfValue } from './records';
 import { mergeSpfRecords } from './value-diagnosis';
 import { diagnoseRecord, type DiagnosisResolver } from './diagnosis-lookups';
 import type { DiagnosisSubject } from './diagnosis';
@@ -269,7 +269,11 @@ function subjectOf(target: VerificationTarget, r: RecordCheck, zone: string): Di
   const base = { name: r.name, domain: target.domain, zone };
   if (r.purpose === 'spf') return { ...base, value: { kind: 'spf', includeDomain: target.spfInclude } };
   const sel = target.selectors.find((s) => s.selector === r.selector);
-  return sel ? { ...base, value: { kind: 'dkim', keyType: sel.keyType, publicKey: sel.publicKey } } : null;
+  if (!sel) return null;
+  const otherSelectors = target.selectors
+    .filter((o) => o !== sel)
+    .map((o) => ({ selector: o.selector, host: recordHost(dkimRecordName(o.selector, target.domain), zone), publicKey: o.publicKey }));
+  return { ...base, value: { kind: 'dkim', keyType: sel.keyType, publicKey: sel.publicKey, otherSelectors } };
 }
 
 /** A nameserver address the check did not query: a temperror that says why. */

@@ -176,7 +176,8 @@ export function diagnoseSpfValue(records: string[][], includeDomain: string, hos
   const spf = joined.filter(isSpfRecord);
   if (spf.length > 1) {
     const merged = mergeSpfRecords(spf, includeDomain);
-    const record = merged.length <= MAX_SHOWN_RECORD ? merged : 'the merged record shown as the value';
+    // The merged terms are copied from the published (untrusted) records: shown only when short and printable.
+    const record = merged.length <= MAX_SHOWN_RECORD && /^[\x20-\x7e]*$/.test(merged) ? merged : 'the merged record shown as the value';
     return {
       code: 'multiple_spf',
       reason: `${spf.length} SPF records are published; receivers return permerror unless there is exactly one`,

@@ -188,6 +188,19 @@ describe('cancelling a rotation, conflicts, and domains from before rotation', (
     expect(late.body.detail).toMatch(/a rotation that took effect cannot be cancelled/);
   });
 
+  it("names the rotation mistake: the new key published over the old selector's record", async () => {
+    const d = await world.register('replaced.example.test', 'ed25519');
+    await when(d.id, (x) => x.status === 'verified', 'the domain to verify');
+    const a = d.records.find((r: any) => r.purpose === 'dkim');
+    const b = (await world.rotate(d.id).expect(202)).body.records.find((r: any) => r.state === 'pending');
+    w.dns.publish(a.name, 'TXT', [b.strings]);
+    const x = await when(d.id, (y) => dkimOf(y, a.selector).hint !== null, 'the replaced record to be diagnosed');
+    expect(dkimOf(x, a.selector)).toMatchObject({
+      status: 'fail',
+      hint: `Put the value shown back at host "${a.host}", and add the record of selector ${b.selector} at host "${b.host}" beside it.`,
+    });
+  });
+
   it('refuses a bad algorithm naming the field, and another account gets 404', async () => {
     const d = await registerDomain(w.c.http, w.acct, 'bad.example.test', 'ed25519');
     const bad = await expectMatchesDocument(w.c.http, await world.rotate(d.id, { algorithm: 'dsa' }).expect(400));
@@ -228,5 +241,10 @@ describe('automatic rotation (DKIM_AUTO_ROTATE_AFTER_MS)', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(dkimStates(await world.get(d.id))).toHaveLength(2);
     expect((await w.c.stores.domains.findById(d.id))?.dkimRotatableSince).toBeNull();
+
+    // The owner cancels it: the next automatic one waits a whole DKIM_AUTO_ROTATE_AFTER_MS from the cancel.
+    await expectMatchesDocument(w.c.http, await world.cancel(d.id).expect(200));
+    expect(await w.c.dkimRotation.autoRotate()).toBe(0);
+    expect(dkimStates(await world.get(d.id))).toHaveLength(1);
   });
 });

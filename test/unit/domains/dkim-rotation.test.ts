@@ -113,6 +113,12 @@ describe('starting and cancelling a rotation', () => {
     ['a retiring selector does not block a new rotation', [sel('a', 'retiring'), sel('b', 'active')], null],
     ['a pending rotation blocks another', [sel('a', 'active'), sel('b', 'pending')], /already in flight: selector b is pending/],
     ['no active selector: nothing to rotate', [sel('a', 'retired')], /no active DKIM selector/],
+    ['two retiring selectors do not block a new rotation', [sel('a', 'retiring'), sel('b', 'retiring'), sel('c', 'active')], null],
+    [
+      'three retiring selectors block another (each rotation adds one, every one is checked)',
+      [sel('a', 'retiring'), sel('b', 'retiring'), sel('c', 'retiring'), sel('d', 'active')],
+      /3 selectors are still retiring/,
+    ],
   ] as const)('%s', (_label, selectors, conflict) => {
     const c = rotationConflict([...selectors]);
     if (conflict === null) expect(c).toBeNull();
@@ -189,5 +195,22 @@ describe('automatic rotation (DKIM_AUTO_ROTATE_AFTER_MS)', () => {
   it('indexes the domain by when its active key took over, null while pending', () => {
     expect(rotatableSince([sel('a', 'active', { activatedAt: at(7) })])).toEqual(at(7));
     expect(rotatableSince([sel('a', 'active'), sel('b', 'pending')])).toBeNull();
+  });
+
+  it('counts from the last cancel when that is later, so that a cancelled automatic rotation does not start again at once', () => {
+    const active = [sel('a', 'active', { activatedAt: at(0) })];
+    expect(rotatableSince(active, at(50 * D))).toEqual(at(50 * D));
+    expect(rotatableSince(active, null)).toEqual(at(0));
+    expect(dueForAutoRotation(active, at(100 * D), 90 * D, at(50 * D))).toBe(false);
+    expect(dueForAutoRotation(active, at(140 * D), 90 * D, at(50 * D))).toBe(true);
+    // A key activated after the cancel counts from its activation.
+    expect(rotatableSince([sel('b', 'active', { activatedAt: at(60 * D) })], at(50 * D))).toEqual(at(60 * D));
+  });
+
+  it('leaves out of the index a domain that may not rotate now (too many retiring), so it never holds up the others', () => {
+    const full = [sel('a', 'retiring'), sel('b', 'retiring'), sel('c', 'retiring'), sel('d', 'active', { activatedAt: at(0) })];
+    expect(rotatableSince(full)).toBeNull();
+    expect(dueForAutoRotation(full, at(200 * D), 90 * D)).toBe(false);
+    expect(rotatableSince(full.slice(1))).toEqual(at(0));
   });
 });

@@ -118,12 +118,13 @@ describe('diagnose: each mistake with its exact hint', () => {
       /left out the part of mail\.example\.com below the zone example\.com/,
     ],
     [
+      // The apex's SPF record may be the zone's own (example.com sending through us too): never "move" it.
       'SPF of mail.example.com at the zone apex',
       spfAt('mail.example.com'),
       { elsewhere: [{ name: 'example.com', records: [['v=spf1 include:_spf.mw.test ~all']] }] },
       'missing_subdomain',
-      MOVE('@', 'mail', 'SPF TXT'),
-      /SPF record is published at example\.com/,
+      'Add the SPF record at host "mail" (in the zone example.com; the provider appends the zone itself). Keep the one at host "@" if example.com sends mail itself; otherwise delete it.',
+      /an SPF record with include:_spf\.mw\.test is published at example\.com \(the zone apex\) but none at mail\.example\.com/,
     ],
     [
       'SPF with the zone doubled',
@@ -285,6 +286,23 @@ describe('diagnose: each mistake with its exact hint', () => {
     const quoted = diagnose(dkimAt('example.com'), evidence({ atName: [[`"${DKIM}"; x=${'\u0007'.repeat(3000)}`]] }))!;
     expect(quoted.code).toBe('quoted');
     expect(quoted.reason.length).toBeLessThan(200);
+  });
+
+  it("names the rotation mistake: the new selector's key published over the old selector's record", () => {
+    const active = { ...ED, otherSelectors: [{ selector: 'new', host: 'new._domainkey', publicKey: LONG_KEY }] };
+    const d = diagnose(dkimAt('example.com', 'example.com', active), evidence({ atName: [splitTxt(dkimValue('rsa', LONG_KEY))] }));
+    expect(d).toEqual({
+      code: 'other_selector',
+      reason: 'the record at sel._domainkey.example.com holds the key of selector new: it was replaced instead of a new record being added at new._domainkey.example.com',
+      hint: 'Put the value shown back at host "sel._domainkey", and add the record of selector new at host "new._domainkey" beside it.',
+    });
+  });
+
+  it('never shows a merged SPF record holding control characters in the hint', () => {
+    const d = diagnose(spfAt('example.com'), evidence({ atName: [['v=spf1 mx\u0007\u001b[31m -all'], ['v=spf1 a \u001b]0;owned\u0007 ~all']] }))!;
+    expect(d.code).toBe('multiple_spf');
+    expect(d.hint).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(d.hint).toBe('Publish one SPF record at host "@" and delete the other: the merged record shown as the value');
   });
 });
 
