@@ -119,14 +119,17 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect(put.status).toBe(200);
     expect(put.body.returnPath).toMatchObject({ subdomain: 'bounce.shop.example.test', fallback: 'use_sender', status: 'pending', applies: 'use_sender' });
     const [mx, spf] = put.body.returnPath.records;
-    expect(mx).toMatchObject({ purpose: 'mx', type: 'MX', name: 'bounce.shop.example.test', value: `10 ${MX_HOST}`, priority: 10, exchange: MX_HOST, status: 'pending' });
-    expect(spf).toMatchObject({ purpose: 'spf', type: 'TXT', name: 'bounce.shop.example.test', value: `v=spf1 include:${INCLUDE} ~all` });
+    expect(mx).toMatchObject({ purpose: 'mx', type: 'MX', name: 'bounce.shop.example.test', host: 'bounce.shop', value: `10 ${MX_HOST}`, priority: 10, exchange: MX_HOST, status: 'pending', hint: null });
+    expect(spf).toMatchObject({ purpose: 'spf', type: 'TXT', name: 'bounce.shop.example.test', host: 'bounce.shop', value: `v=spf1 include:${INCLUDE} ~all`, hint: null });
 
     dns.publish('bounce.shop.example.test', 'MX', [{ preference: 10, exchange: MX_HOST }]);
     dns.publish('bounce.shop.example.test', 'TXT', [spf.strings]);
     const verified = await eventually(() => getDomain(d.id), { until: (x) => x.returnPath?.status === 'verified', message: 'the return path to verify' });
     expect(verified.returnPath.applies).toBe('verp');
-    expect(verified.returnPath.records.map((r: { status: string }) => r.status)).toEqual(['pass', 'pass']);
+    expect(verified.returnPath.records.map((r: { status: string; host: string; hint: string | null }) => [r.status, r.host, r.hint])).toEqual([
+      ['pass', 'bounce.shop', null],
+      ['pass', 'bounce.shop', null],
+    ]);
     expect(verified.returnPath.records[0].nameservers.map((n: { host: string; status: string }) => `${n.host} ${n.status}`).sort()).toEqual([
       'ns1.example.test pass',
       'ns2.example.test pass',
@@ -216,22 +219,58 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect((await getMessage(queueId)).recipients[0].complaint).toBeUndefined();
   });
 
-  it('reports a CNAME at the subdomain as a failure, without touching the domain', async () => {
+  it('reports a CNAME at the subdomain as a failure, with the hint to replace it, without touching the domain', async () => {
     const d = await verifiedDomain('cname.example.test');
     await putReturnPath(d.id, { subdomain: 'bounce.cname.example.test' }).expect(200);
     dns.publish('bounce.cname.example.test', 'CNAME', ['bounces.esp.mw.test']);
     const failing = await eventually(() => getDomain(d.id), {
-      until: (x) => x.returnPath?.records[0].status === 'fail',
+      until: (x) => x.returnPath?.records[0].status === 'fail' && x.returnPath.records[1].status === 'fail',
       message: 'the CNAME to be reported',
     });
     for (const r of failing.returnPath.records) {
       expect(r.status).toBe('fail');
+      expect(r.host).toBe('bounce.cname');
+      // The diagnosis first, then the per-nameserver verdicts it explains.
+      expect(r.reason).toMatch(/^a CNAME \(to bounces\.esp\.mw\.test\) is published at bounce\.cname\.example\.test, which also needs MX and TXT records/);
       expect(r.reason).toMatch(/bounce\.cname\.example\.test is a CNAME \(to bounces\.esp\.mw\.test\)/);
+      expect(r.hint).toBe('Delete the CNAME at host "bounce.cname", then add the MX and TXT records at host "bounce.cname".');
     }
     expect(failing.returnPath.status).toBe('pending');
     expect(failing.returnPath.applies).toBe('use_sender');
     expect(failing.status).toBe('verified');
     expect(failing.sending.allowed).toBe(true);
+  });
+
+  it('names the zone typed twice into the host of both records, with the host label to type instead', async () => {
+    const d = await verifiedDomain('twice.example.test');
+    const put = await putReturnPath(d.id, { subdomain: 'bounce.twice.example.test' }).expect(200);
+    const spfStrings = put.body.returnPath.records[1].strings;
+    // The owner typed the full name into the host field of example.test's form; the provider appended the zone.
+    const doubled = 'bounce.twice.example.test.example.test';
+    dns.publish(doubled, 'MX', [{ preference: 10, exchange: MX_HOST }]);
+    dns.publish(doubled, 'TXT', [spfStrings]);
+    const failing = await eventually(() => getDomain(d.id), {
+      until: (x) => x.returnPath?.records.every((r: { hint: string | null }) => r.hint !== null),
+      message: 'both records to be diagnosed',
+    });
+    const move = (record: string) =>
+      `Move the ${record} record from host "bounce.twice.example.test" to host "bounce.twice" (in the zone example.test; the provider appends the zone itself).`;
+    expect(failing.returnPath.records.map((r: { status: string; host: string; hint: string }) => [r.status, r.host, r.hint])).toEqual([
+      ['fail', 'bounce.twice', move('MX')],
+      ['fail', 'bounce.twice', move('SPF TXT')],
+    ]);
+    expect(failing.returnPath.records[0].reason).toMatch(
+      /^the MX record is published at bounce\.twice\.example\.test\.example\.test: the zone was typed into the host, and the DNS provider appended example\.test again; /,
+    );
+    expect(failing.returnPath.status).toBe('pending');
+
+    // Moved where the hint says: both pass, and the hints are gone.
+    dns.unpublish(doubled, 'MX');
+    dns.unpublish(doubled, 'TXT');
+    dns.publish('bounce.twice.example.test', 'MX', [{ preference: 10, exchange: MX_HOST }]);
+    dns.publish('bounce.twice.example.test', 'TXT', [spfStrings]);
+    const fixed = await eventually(() => getDomain(d.id), { until: (x) => x.returnPath?.status === 'verified', message: 'the return path to verify' });
+    expect(fixed.returnPath.records.map((r: { hint: string | null }) => r.hint)).toEqual([null, null]);
   });
 
   it('with fallback reject, the relay answers 451 4.7.1 at MAIL FROM until the return path verifies', async () => {
