@@ -1,7 +1,7 @@
 import { normalizeDomainName } from '../domains/domain-name';
 import { sendingDecision, type SendingDecision } from '../domains/domain-state';
 import type { DomainStore } from '../domains/domain.store';
-import { returnPathDecision, type ReturnPathDecision } from '../domains/return-path';
+import { returnPathDecision, returnPathMode, type ReturnPathDecision, type ReturnPathMode } from '../domains/return-path';
 import { sendingLimits, type SendingLimits } from '../domains/sending-limits';
 
 /** The sending decision for one domain, as the relay caches it, with the limits it counts recipients against. */
@@ -18,6 +18,8 @@ export interface SenderDecision extends SendingDecision {
   sender: string;
   domain?: string;
   domainId?: string;
+  /** The envelope sender mail from it leaves with now (VERP while the return path is verified), or `reject`; only for a registered domain. */
+  returnPath?: ReturnPathMode;
 }
 
 /**
@@ -45,6 +47,6 @@ export class SendingPolicy {
     const name = normalizeDomainName(sender.slice(sender.lastIndexOf('@') + 1));
     const d = name.ok ? await this.domains.findByName(accountId, name.domain) : null;
     if (!d) return { sender, allowed: false, reason: 'the sender domain is not registered for this account' };
-    return { sender, domain: d.domain, domainId: d._id, ...sendingDecision(d) };
+    return { sender, domain: d.domain, domainId: d._id, ...sendingDecision(d), returnPath: returnPathMode(d.returnPath) };
   }
 }

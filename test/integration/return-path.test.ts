@@ -36,6 +36,9 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     return { id: d.id as string, domain: name, user: user as { username: string; password: string } };
   }
 
+  const policyFor = async (sender: string) =>
+    (await expectMatchesDocument(c.http, await request(c.http).get('/v1/policy').query({ sender }).set(acct.auth).expect(200))).body;
+
   const putReturnPath = (id: string, body: object) => request(c.http).put(`/v1/domains/${id}/return-path`).set(acct.auth).send(body);
 
   /** An authenticated relay session that the allowlist has let in. */
@@ -118,6 +121,7 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     const put = await expectMatchesDocument(c.http, await putReturnPath(d.id, { subdomain: 'Bounce.Shop.example.test' }));
     expect(put.status).toBe(200);
     expect(put.body.returnPath).toMatchObject({ subdomain: 'bounce.shop.example.test', fallback: 'use_sender', status: 'pending', applies: 'use_sender' });
+    expect(await policyFor('app@shop.example.test')).toMatchObject({ allowed: true, returnPath: 'use_sender' });
     const [mx, spf] = put.body.returnPath.records;
     expect(mx).toMatchObject({ purpose: 'mx', type: 'MX', name: 'bounce.shop.example.test', host: 'bounce.shop', value: `10 ${MX_HOST}`, priority: 10, exchange: MX_HOST, status: 'pending', hint: null });
     expect(spf).toMatchObject({ purpose: 'spf', type: 'TXT', name: 'bounce.shop.example.test', host: 'bounce.shop', value: `v=spf1 include:${INCLUDE} ~all`, hint: null });
@@ -169,11 +173,16 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect(unchanged.recipients.map((r: { status: string }) => r.status)).toEqual(['delivered', 'delivered']);
     expect(await suppressed()).toEqual([]);
 
-    // The real DSN for `gone`, to its VERP address.
-    const dsn = await report(senders[0], dsnReport({ to: senders[0], recipient: gone }));
+    // The real DSN for `gone`, to its VERP address, its report part quoted-printable (as Exchange sends it).
+    const dsn = await report(senders[0], dsnReport({ to: senders[0], recipient: gone, encoding: 'quoted-printable' }));
     expect(dsn.code).toBe(250);
     const bounced = await eventually(() => getMessage(queueId), { until: (m) => m.recipients[0].status === 'bounced', message: 'the DSN to bounce the recipient' });
-    expect(bounced.recipients[0]).toMatchObject({ address: gone, status: 'bounced', reply: { code: 550, enhanced: '5.1.1' }, remoteHost: 'mx.dest.example' });
+    expect(bounced.recipients[0]).toMatchObject({
+      address: gone,
+      status: 'bounced',
+      reply: { code: 550, enhanced: '5.1.1', message: `<${gone}>: Recipient address rejected: User unknown` },
+      remoteHost: 'mx.dest.example',
+    });
     expect(bounced.recipients[1]).toMatchObject({ address: kept, status: 'delivered' });
     expect(bounced.status).toBe('bounced');
     expect(await suppressed()).toEqual([`${gone} bounce`]);
@@ -287,6 +296,8 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
       { until: (r) => r.code === 451, message: 'the relay to refuse the sender' },
     );
     expect(refused.raw).toBe('451 4.7.1 Return path not verified for strict.example.test');
+    // Other MTAs asking for the relay's decision learn the return-path one too.
+    expect(await policyFor('app@strict.example.test')).toMatchObject({ allowed: true, domainId: d.id, returnPath: 'reject' });
 
     dns.publish('rp.strict.example.test', 'MX', [{ preference: 10, exchange: MX_HOST }]);
     dns.publish('rp.strict.example.test', 'TXT', [`v=spf1 include:${INCLUDE} ~all`]);
@@ -301,6 +312,8 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     );
     expect(allowed.code).toBe(250);
     await client.quit();
+    expect(await policyFor('app@strict.example.test')).toMatchObject({ allowed: true, returnPath: 'verp' });
+    expect(await policyFor('app@unknown.example.test')).toEqual({ sender: 'app@unknown.example.test', allowed: false, reason: expect.any(String) });
   });
 
   it('the bounce intake closes a connection that lasts too long, with 421 4.4.2', async () => {
