@@ -220,6 +220,13 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect((await mta.command('MAIL FROM:<>')).code).toBe(250);
     expect((await mta.command('RCPT TO:<b-x@bounce.names.example.test>')).raw).toMatch(/^550 5\.1\.1 /);
     expect((await mta.command('RCPT TO:<postmaster@shop.example.test>')).raw).toMatch(/^550 5\.1\.1 /);
+    // At a verified return path: only what has the shape of a VERP token, refused at RCPT otherwise, and postmaster (RFC 5321 §4.5.1).
+    for (const local of ['someone', 'b-x', 'b-abcdefgh-0-nothex', senders[0].split('@')[0].slice(0, -1)]) {
+      expect((await mta.command(`RCPT TO:<${local}@bounce.shop.example.test>`)).raw).toBe('550 5.1.1 Recipient address rejected: not a bounce address');
+    }
+    expect((await mta.command('RCPT TO:<PostMaster@bounce.shop.example.test>')).code).toBe(250);
+    // A well-formed token whose signature does not verify is taken (and dropped at DATA, as above): the reply tells a forger nothing.
+    expect((await mta.command(`RCPT TO:<${forged}>`)).code).toBe(250);
     await mta.quit();
 
     // A report over the size limit is refused, and changes nothing.
