@@ -13,6 +13,23 @@ export interface PolicyDecision extends SendingDecision {
   returnPath?: ReturnPathDecision;
 }
 
+/**
+ * Why mail of this domain that is already spooled must not leave now, or null when it may:
+ * the domain may not send (suspended, not approved, ...), or its return path is not verified
+ * and its fallback is `reject`. The owner chose that no mail leave with the client's own
+ * envelope sender, and a VERP address at an unverified subdomain may have no MX to take the
+ * bounces and no SPF to pass; so the mail waits, as the relay makes new mail wait (451 4.7.1),
+ * until the return path verifies again or the message reaches DELIVERY_MAX_AGE_MS.
+ */
+export function deliveryHoldReason(decision: PolicyDecision): string | null {
+  if (!decision.allowed) return decision.reason;
+  if (decision.returnPath?.mode === 'reject') {
+    const at = decision.returnPath.subdomain ? ` ${decision.returnPath.subdomain}` : '';
+    return `the return path${at} is not verified and its fallback is reject: held until it verifies again`;
+  }
+  return null;
+}
+
 /** The decision for a sender address (GET /v1/policy). */
 export interface SenderDecision extends SendingDecision {
   sender: string;

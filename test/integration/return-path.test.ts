@@ -1,5 +1,6 @@
 import request from 'supertest';
 import type { RunningBounceRole, RunningRelayRole } from '../../src/container';
+import { QUEUES } from '../../src/queue/queues';
 import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
@@ -321,6 +322,51 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     await client.quit();
     expect(await policyFor('app@strict.example.test')).toMatchObject({ allowed: true, returnPath: 'verp' });
     expect(await policyFor('app@unknown.example.test')).toEqual({ sender: 'app@unknown.example.test', allowed: false, reason: expect.any(String) });
+  });
+
+  it('holds mail accepted while the return path was verified, when at delivery it is not and the fallback is reject; sends it from a VERP sender once it verifies again', async () => {
+    const d = await verifiedDomain('later.example.test');
+    const put = await putReturnPath(d.id, { subdomain: 'rp.later.example.test', fallback: 'reject' }).expect(200);
+    const mx = { preference: 10, exchange: MX_HOST };
+    dns.publish('rp.later.example.test', 'MX', [mx]);
+    dns.publish('rp.later.example.test', 'TXT', [put.body.returnPath.records[1].strings]);
+    await eventually(() => getDomain(d.id), { until: (x) => x.returnPath?.applies === 'verp', message: 'the return path to verify' });
+
+    // A backlog: the message is accepted while the return path is verified, and it stops verifying before the message's turn.
+    const delivery = c.queues.get(QUEUES.delivery);
+    await delivery.pause();
+    const to = 'later@dest.example';
+    let queueId: string;
+    try {
+      const client = await relaySession(d.user);
+      const accepted = await eventually(
+        async () => {
+          const r = await client.send('app@later.example.test', [to], 'From: App <app@later.example.test>\r\nTo: later@dest.example\r\nSubject: hi\r\n\r\nHello.\r\n');
+          if (r.code !== 250) await client.command('RSET');
+          return r;
+        },
+        { until: (r) => r.code === 250, message: 'the relay to accept' },
+      );
+      queueId = accepted.text.split(' ').pop()!;
+      await client.quit();
+      dns.unpublish('rp.later.example.test', 'MX');
+      await eventually(() => getDomain(d.id), { until: (x) => x.returnPath?.status === 'suspended', message: 'the return path to be suspended' });
+    } finally {
+      await delivery.resume();
+    }
+
+    const held = await eventually(() => getMessage(queueId), { until: (m) => m.status === 'held', message: 'the message to be held' });
+    expect(held.hold.reason).toBe('the return path rp.later.example.test is not verified and its fallback is reject: held until it verifies again');
+    expect(held.recipients[0]).toMatchObject({ address: to, status: 'held' });
+    expect(sink.to(to)).toHaveLength(0);
+
+    // Verified again: the held message leaves at once, from its VERP sender, never from the client's.
+    dns.publish('rp.later.example.test', 'MX', [mx]);
+    const delivered = await eventually(() => getMessage(queueId), { until: (m) => m.status === 'delivered', message: 'the message to be delivered' });
+    const statuses = delivered.attempts.map((a: { status: string }) => a.status);
+    expect(statuses.at(-1)).toBe('delivered');
+    expect(statuses.slice(0, -1).every((x: string) => x === 'held')).toBe(true);
+    expect(sink.to(to).map((m) => m.from)).toEqual([expect.stringMatching(/^b-[0-9a-z-]+@rp\.later\.example\.test$/)]);
   });
 
   it('the bounce intake closes a connection that lasts too long, with 421 4.4.2', async () => {
