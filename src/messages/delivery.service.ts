@@ -200,8 +200,7 @@ export class DeliveryService {
    * The first attempt from the job's snapshot, without reading the message: it is only
    * taken when the claim finds the message as it was spooled (nothing was attempted, by
    * this run or a crashed one), so every recipient is still pending. Null when the
-   * attempt must read the message instead: not claimable, or it must be held (its domain
-   * may not send, or its return path is not verified with fallback reject).
+   * attempt must read the message instead: not claimable, or its domain may not send.
    */
   private async firstAttempt(queueId: string, info: AttemptInfo, snapshot: DeliverySnapshot): Promise<DeliveryOutcome | null> {
     const createdAt = new Date(snapshot.createdAt);
