@@ -65,7 +65,10 @@ export async function startBounceServer(bounces: BounceService, options: BounceS
     onRcptTo(address, session, callback) {
       if (session.envelope.rcptTo.length >= options.maxRecipients) return callback(toSmtpError(REPLIES.tooManyRecipients(options.maxRecipients)));
       bounces.acceptsRecipient(address.address).then(
-        (ok) => callback(ok ? undefined : toSmtpError(REPLIES.notAReturnPath())),
+        (verdict) => {
+          if (verdict === 'accept') return callback();
+          callback(toSmtpError(verdict === 'not_verp' ? REPLIES.notABounceAddress() : REPLIES.notAReturnPath()));
+        },
         (err) => {
           logger.warn({ err: (err as Error).message }, 'bounce intake: recipient lookup failed');
           callback(toSmtpError(err));

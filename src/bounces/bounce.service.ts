@@ -14,6 +14,9 @@ import { parseReport, type DsnRecipient, type FeedbackReport } from './report-pa
 
 type MessageSummary = Omit<MessageDoc, 'raw' | 'captured'>;
 
+/** RCPT TO at the intake: taken, not at a verified return path, or not a VERP address there. */
+export type RecipientVerdict = 'accept' | 'not_return_path' | 'not_verp';
+
 /** What became of one report for one envelope recipient, for the log and the tests. */
 export type ReportOutcome = 'bounced' | 'complained' | 'ignored' | 'dropped';
 
@@ -42,12 +45,19 @@ export class BounceService {
     private readonly logger: Logger,
   ) {}
 
-  /** RCPT TO: only addresses at a return-path subdomain that is verified now. */
-  async acceptsRecipient(address: string): Promise<boolean> {
-    if (!address.includes('@')) return false;
-    const { domain } = split(address);
+  /**
+   * RCPT TO: only addresses at a return-path subdomain that is verified now, and there only a
+   * local part with the shape of a VERP token (its signature is checked at DATA, so that a
+   * forger learns nothing from the reply), or `postmaster`, which every SMTP server that
+   * delivers mail must take (RFC 5321 §4.5.1): a feedback loop's report to it still names
+   * the token in Original-Mail-From.
+   */
+  async acceptsRecipient(address: string): Promise<RecipientVerdict> {
+    if (!address.includes('@')) return 'not_return_path';
+    const { local, domain } = split(address);
     const owners = await this.domains.findByReturnPath(domain);
-    return owners.some((d) => d.returnPath?.status === 'verified');
+    if (!owners.some((d) => d.returnPath?.status === 'verified')) return 'not_return_path';
+    return local.toLowerCase() === 'postmaster' || this.verp.parse(local) ? 'accept' : 'not_verp';
   }
 
   /** End of DATA: parses the report once and applies it for every envelope recipient. */

@@ -1,4 +1,5 @@
 import { Readable, Writable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { Headers, Splitter, type MimeNode, type SplitterChunk } from 'mailsplit';
 
@@ -57,10 +58,16 @@ class ReportParts extends Writable {
   }
 }
 
-/** A part's body with its transfer encoding undone (reports come as 7bit, 8bit or, rarely, base64). */
-function decoded(node: MimeNode, body: Buffer): string {
-  const cte = (node.headers.getFirst('content-transfer-encoding') || '7bit').toLowerCase();
-  return cte === 'base64' ? Buffer.from(body.toString('ascii'), 'base64').toString('utf8') : body.toString('utf8');
+/**
+ * A part's body with its Content-Transfer-Encoding undone by mailsplit's own decoder for the
+ * part (libqp for quoted-printable, libbase64 for base64, as is for 7bit, 8bit and binary):
+ * reports come as 7bit mostly, but quoted-printable (Exchange, some feedback loops) and
+ * base64 occur, and a soft line break left in would cut a field in two.
+ */
+async function decoded(node: MimeNode, body: Buffer): Promise<string> {
+  const decoder = node.getDecoder();
+  decoder.end(body);
+  return (await buffer(decoder)).toString('utf8');
 }
 
 /** The field groups of a report body: blocks of header fields separated by blank lines (RFC 3464 §2.1, RFC 5965 §3). */
@@ -104,7 +111,7 @@ export async function parseReport(raw: Buffer): Promise<FeedbackReport> {
   const parts = new ReportParts();
   await pipeline(Readable.from([raw]), new Splitter({ maxHeadSize: MAX_HEAD_BYTES, maxChildNodes: MAX_PARTS }), parts);
   for (const [node, chunks] of parts.parts) {
-    const body = decoded(node, Buffer.concat(chunks));
+    const body = await decoded(node, Buffer.concat(chunks));
     if (String(node.contentType).toLowerCase() === 'message/feedback-report') {
       const g = fieldGroups(body)[0];
       if (!g) continue;

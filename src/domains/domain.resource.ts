@@ -235,7 +235,7 @@ export function toDomainResource(doc: DomainDoc, quota?: DomainQuota): DomainRes
       ? { review: { reason: doc.approvalReason ?? null, reviewedAt: iso(doc.reviewedAt)!, approvedAt: iso(doc.approvedAt ?? null) } }
       : {}),
     ...(quota ? { quota } : {}),
-    returnPath: doc.returnPath ? toReturnPathResource(doc.returnPath, doc.spfInclude) : null,
+    returnPath: doc.returnPath ? toReturnPathResource(doc.returnPath, doc.spfInclude, zone) : null,
   };
 }
 

@@ -131,7 +131,7 @@ export class LifecycleService {
       }
       this.options.metrics?.checks.inc({ verdict });
       this.options.metrics?.checkDuration.observe({ verdict }, result.durationMs / 1000);
-      const returnPath = d.returnPath ? await this.checkReturnPath(d.returnPath, d.spfInclude) : null;
+      const returnPath = d.returnPath ? await this.checkReturnPath(d.returnPath, d.domain, d.spfInclude) : null;
       if (returnPath) t.changes.nextCheckAt = earlier(t.changes.nextCheckAt, returnPath.nextCheckAt);
       // Each event has its own version, so that its id `{domainId}-{version}` is unique.
       const events: Array<{ type: DomainEventType; selector?: string }> = [...t.events.map((type) => ({ type })), ...rotation.events];
@@ -217,15 +217,15 @@ export class LifecycleService {
    * bookkeeping). Like the domain's, a pass that would verify it is confirmed over TCP.
    * It never changes the domain's status: it only selects the envelope sender.
    */
-  private async checkReturnPath(rp: ReturnPathDoc, spfInclude: string): Promise<ReturnPathDoc> {
-    const target = { subdomain: rp.subdomain, mxHost: this.options.returnPathMxHost ?? rp.mxHost, spfInclude };
+  private async checkReturnPath(rp: ReturnPathDoc, domain: string, spfInclude: string): Promise<ReturnPathDoc> {
+    const target = { subdomain: rp.subdomain, domain, mxHost: this.options.returnPathMxHost ?? rp.mxHost, spfInclude };
     let result = await this.verifier.verifyReturnPath(target);
     let next = applyReturnPathCheck(rp, result.verdict, this.clock.now(), this.options.policy);
     if (next.status === 'verified' && rp.status !== 'verified') {
       result = await this.verifier.verifyReturnPath(target, { transport: 'tcp' });
       next = applyReturnPathCheck(rp, result.verdict, this.clock.now(), this.options.policy);
     }
-    return { ...next, mxHost: target.mxHost, records: result.records };
+    return { ...next, mxHost: target.mxHost, records: result.records, zone: result.zone ?? rp.zone ?? null };
   }
 
   /**

@@ -25,6 +25,8 @@ export interface ReturnPathRecordDoc {
   found: string[];
   reason: string | null;
   nameservers: ReturnPathNameserverDoc[];
+  /** When it fails: the likely mistake and what to type where (the diagnosis); absent in records written before it. */
+  hint?: string | null;
 }
 
 /**
@@ -48,6 +50,8 @@ export interface ReturnPathDoc {
   nextCheckAt: Date | null;
   checkState: CheckState;
   records: ReturnPathRecordDoc[];
+  /** The zone that holds the subdomain, as the latest check found it; absent before one found it. */
+  zone?: string | null;
 }
 
 /** The subdomain, normalised, or why it cannot be the domain's return path. */

@@ -20,6 +20,7 @@ import { applyUpdates, deriveMessageStatus, expiryOf, isFinalMessageStatus, isPe
 import { formatReply, type SmtpReply } from './smtp-reply';
 import type { VerpAddresses } from './verp';
 import type { ReturnPathDecision } from '../domains/return-path';
+import { deliveryHoldReason } from '../sending-policy/sending-policy.service';
 
 export type DeliveryMode = Config['delivery']['mode'];
 
@@ -208,7 +209,8 @@ export class DeliveryService {
     const expiry = expiryOf(msg.createdAt, startedAt, this.options.maxAgeMs, info.attemptsMade + 1 >= info.maxAttempts);
     // Mail accepted before a suspension or a rejection must not leave: ask again now.
     const { decision, dkim } = await this.domains.get(msg.domainId);
-    if (decision && !decision.allowed) return this.hold(msg, expiry, decision.reason, startedAt);
+    const holdReason = decision && deliveryHoldReason(decision);
+    if (holdReason) return this.hold(msg, expiry, holdReason, startedAt);
     if (!(await this.messages.markSending(queueId, startedAt))) return 'already_finished';
 
     return this.send(msg, decision && dkim, startedAt, expiry !== null, decision?.returnPath);
@@ -227,7 +229,7 @@ export class DeliveryService {
     const createdAt = new Date(snapshot.createdAt);
     const startedAt = this.clock.now();
     const { decision, dkim } = await this.domains.get(snapshot.domainId);
-    if (decision && !decision.allowed) return null;
+    if (decision && deliveryHoldReason(decision)) return null;
     if (this.holds && (await this.holds.heldBy(snapshot.domainId, snapshot.accountId)) !== null) return null;
     const raw = Buffer.from(snapshot.raw, 'base64');
     // What findForDelivery would have read: the document exactly as the relay spooled it.
@@ -304,7 +306,8 @@ export class DeliveryService {
   }
 
   /**
-   * The domain may not send: pending recipients are `held` with the decision's reason and
+   * The domain may not send (or its return path is not verified and its fallback is reject):
+   * pending recipients are `held` with the reason and
    * retried on the backoff schedule; they bounce as `expired` once the message is older than
    * DELIVERY_MAX_AGE_MS, and fail once the retries are spent (the retry window closed while held).
    */

@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { maxDeliveryRetryDelay } from '../queue/delivery-jobs';
 import type { JobProducer } from '../queue/producers';
-import type { SendingPolicy } from '../sending-policy/sending-policy.service';
+import { deliveryHoldReason, type SendingPolicy } from '../sending-policy/sending-policy.service';
 import type { MessageStatus } from './message.model';
 import type { MessageStore } from './message.store';
 
@@ -48,13 +48,14 @@ export class MessageRecovery {
   }
 
   /**
-   * Called when a domain's sending decision changes: if the domain may send again, its
+   * Called when a domain's sending decision changes: if the domain may send again (and a
+   * return path with fallback reject is verified again: deliveryHoldReason), its
    * held messages are delivered now rather than at their next backoff delay. Only a
    * shortcut: without it they still go out on that schedule. Returns how many were released.
    */
   async releaseHeld(domainId: string): Promise<number> {
     const decision = await this.policy.forDomain(domainId);
-    if (!decision?.allowed) return 0;
+    if (!decision || deliveryHoldReason(decision)) return 0;
     let released = 0;
     let after: string | null = null;
     for (;;) {

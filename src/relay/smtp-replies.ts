@@ -38,6 +38,8 @@ export const REPLIES = {
   returnPathNotVerified: (domain: string) => new SmtpRejection(451, `4.7.1 Return path not verified for ${domain}`),
   /** The bounce intake: RCPT TO an address that is not at a verified return-path subdomain. */
   notAReturnPath: () => new SmtpRejection(550, '5.1.1 Recipient address rejected: not a verified return path'),
+  /** The bounce intake: RCPT TO a local part at a verified return path that is not a well-formed VERP token (nor postmaster). */
+  notABounceAddress: () => new SmtpRejection(550, '5.1.1 Recipient address rejected: not a bounce address'),
   /** The bounce intake: the connection lasted longer than it may. */
   connectionTimeLimit: () => new SmtpRejection(421, '4.4.2 Connection time limit exceeded, closing connection'),
 } as const;

@@ -11,6 +11,8 @@ declare module 'mailsplit' {
     parentNode: MimeNode | false;
     /** The header section as it arrived (while unchanged). */
     getHeaders(): Buffer;
+    /** A stream that undoes the part's Content-Transfer-Encoding: libqp's or libbase64's Decoder, else a PassThrough. */
+    getDecoder(): Transform;
   }
   /** What a Splitter emits: each part once its header is read, then its body or multipart data. */
   export type SplitterChunk = MimeNode | { type: 'body' | 'data'; node: MimeNode; value: Buffer };

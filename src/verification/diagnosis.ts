@@ -137,7 +137,8 @@ export function diagnose(s: DiagnosisSubject, evidence: DiagnosisEvidence): Diag
 }
 
 function cnameDiagnosis(s: DiagnosisSubject, host: string, type: string, target: string): Diagnosis {
-  const others = [...new Set([type, ...(s.alongside ?? [])])];
+  // In one order whichever record is diagnosed, so the MX and the TXT of a name give one hint.
+  const others = [...new Set([type, ...(s.alongside ?? [])])].sort();
   const to = excerpt(canon(target), 80);
   if (others.length > 1) {
     return {

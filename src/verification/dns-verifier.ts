@@ -14,6 +14,7 @@ import { dkimRecordName, dkimValue, recordHost, spfValue } from './records';
 import { mergeSpfRecords } from './value-diagnosis';
 import { diagnoseRecord, type DiagnosisResolver } from './diagnosis-lookups';
 import type { DiagnosisSubject } from './diagnosis';
+import { excerpt } from './diagnosis-result';
 import { aggregate, overall, type NameserverVerdict, type RecordCheck, type VerificationResult, type Verdict } from './verification-result';
 import { evaluateReturnPathMx } from './return-path-mx';
 
@@ -44,6 +45,8 @@ export interface VerifyOptions {
 /** What a return-path check needs to know (DESIGN §6). */
 export interface ReturnPathTarget {
   subdomain: string;
+  /** The domain the return path serves (a diagnosis looks for the subdomain typed relative to it). */
+  domain: string;
   /** RETURN_PATH_MX_HOST. */
   mxHost: string;
   spfInclude: string;
@@ -51,7 +54,17 @@ export interface ReturnPathTarget {
 
 /** The verdicts of a return path's two records, and together. */
 export interface ReturnPathResult {
-  records: Array<{ purpose: 'mx' | 'spf'; status: Verdict; found: string[]; reason: string | null; nameservers: NameserverVerdict[] }>;
+  /** The zone that holds the subdomain, as found; null when it could not be found. */
+  zone: string | null;
+  records: Array<{
+    purpose: 'mx' | 'spf';
+    status: Verdict;
+    found: string[];
+    reason: string | null;
+    nameservers: NameserverVerdict[];
+    /** When it fails: the likely mistake and what to type where (diagnosis.ts); null otherwise. */
+    hint: string | null;
+  }>;
   verdict: Verdict;
 }
 
@@ -106,14 +119,16 @@ export class DnsVerifier {
    * authorising us, per authoritative nameserver, by the same evaluators and aggregation
    * as the domain's own records. A CNAME at the subdomain fails both: no other record may
    * sit beside a CNAME (RFC 1034 §3.6.2), so the MX and TXT cannot be published there.
+   * A failed record is diagnosed like the domain's (withDiagnosis): zone doubled, subdomain
+   * left out, a CNAME where MX and TXT belong.
    */
   async verifyReturnPath(target: ReturnPathTarget, opts: VerifyOptions = {}): Promise<ReturnPathResult> {
     const outside = new MemoResolver(this.recursive);
     const found = await this.discovery.discover(target.subdomain);
     if (found.kind === 'error') {
       const reason = `cannot find the authoritative nameservers: ${found.reason}`;
-      const records = (['mx', 'spf'] as const).map((purpose) => ({ purpose, status: 'temperror' as const, found: [], reason, nameservers: [] }));
-      return { records, verdict: 'temperror' };
+      const records = (['mx', 'spf'] as const).map((purpose) => ({ purpose, status: 'temperror' as const, found: [], reason, nameservers: [], hint: null }));
+      return { zone: null, records, verdict: 'temperror' };
     }
     const transport = opts.transport ?? 'udp';
     const asked = this.ask(found.zone, found.nameservers, outside, transport);
@@ -131,19 +146,24 @@ export class DnsVerifier {
         return { mx, spf };
       }),
     );
-    const records = (['mx', 'spf'] as const).map((purpose) => {
-      const nameservers = perNs.map((n) => n[purpose]);
-      return { purpose, ...aggregate(nameservers), found: [...new Set(nameservers.flatMap((n) => n.found))], nameservers };
-    });
-    return { records, verdict: overall(records.map((r) => r.status)) };
+    const zone = found.zone;
+    const records = await Promise.all(
+      (['mx', 'spf'] as const).map((purpose) => {
+        const nameservers = perNs.map((n) => n[purpose]);
+        const record = { purpose, ...aggregate(nameservers), found: [...new Set(nameservers.flatMap((n) => n.found))], nameservers };
+        return withDiagnosis(record, returnPathSubject(target, purpose, zone), asked);
+      }),
+    );
+    return { zone, records, verdict: overall(records.map((r) => r.status)) };
   }
 
   /** A failing verdict when the nameserver answers a CNAME at `name`; null otherwise (a lookup error is left to the record checks). */
   private async cnameAt(name: string, ns: Nameserver, transport: 'udp' | 'tcp'): Promise<NameserverVerdict | null> {
     const out = await this.client.query(name, 'CNAME', { host: ns.ip, port: this.options.authPort }, { recursionDesired: false, expectAuthoritative: true, transport });
     if (out.kind !== 'answer') return null;
-    const target = String((out.records[0] as { data: unknown }).data).replace(/\.$/, '');
-    const reason = `${name} is a CNAME (to ${target}); a return path needs its own MX and TXT records there, and nothing may sit beside a CNAME: remove the CNAME and publish the MX and SPF records at ${name}`;
+    // The target is the zone owner's text: echoed only as a short, cleaned excerpt.
+    const target = excerpt(String((out.records[0] as { data: unknown }).data).replace(/\.$/, ''), 80);
+    const reason = `${name} is a CNAME (to ${target}), so the MX and TXT records a return path needs cannot sit beside it`;
     return { host: ns.host, ip: ns.ip, status: 'fail', found: [`CNAME ${target}`], reason };
   }
 
@@ -252,11 +272,11 @@ export class DnsVerifier {
  * `hint`, from a few lookups on the first nameserver where it failed (`record.nameservers`
  * follows the order of `resolvers`). Any record of a domain can go through it.
  */
-export async function withDiagnosis(
-  record: RecordCheck,
+export async function withDiagnosis<R extends Pick<RecordCheck, 'status' | 'reason' | 'nameservers'>>(
+  record: R,
   subject: DiagnosisSubject | null,
   resolvers: Array<{ resolver: DiagnosisResolver } | { skipped: string }>,
-): Promise<RecordCheck> {
+): Promise<R & { hint: string | null }> {
   if (record.status !== 'fail' || subject === null) return { ...record, hint: null };
   const asked = resolvers[record.nameservers.findIndex((n) => n.status === 'fail')];
   if (!asked || !('resolver' in asked)) return { ...record, hint: null };
@@ -274,6 +294,18 @@ function subjectOf(target: VerificationTarget, r: RecordCheck, zone: string): Di
     .filter((o) => o !== sel)
     .map((o) => ({ selector: o.selector, host: recordHost(dkimRecordName(o.selector, target.domain), zone), publicKey: o.publicKey }));
   return { ...base, value: { kind: 'dkim', keyType: sel.keyType, publicKey: sel.publicKey, otherSelectors } };
+}
+
+/**
+ * What the diagnosis of a return-path record needs to know: the MX or the SPF TXT at the
+ * subdomain, each of which needs the other beside it (so a CNAME there is named as the
+ * mistake it is), and the domain it serves (the subdomain typed relative to it).
+ */
+function returnPathSubject(target: ReturnPathTarget, purpose: 'mx' | 'spf', zone: string): DiagnosisSubject {
+  const base = { name: target.subdomain, domain: target.domain, zone };
+  return purpose === 'mx'
+    ? { ...base, value: { kind: 'mx', exchange: target.mxHost }, alongside: ['TXT'] }
+    : { ...base, value: { kind: 'spf', includeDomain: target.spfInclude }, alongside: ['MX'] };
 }
 
 /** A nameserver address the check did not query: a temperror that says why. */

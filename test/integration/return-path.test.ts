@@ -1,5 +1,6 @@
 import request from 'supertest';
 import type { RunningBounceRole, RunningRelayRole } from '../../src/container';
+import { QUEUES } from '../../src/queue/queues';
 import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
@@ -35,6 +36,9 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     const user = (await request(c.http).post(`/v1/domains/${d.id}/smtp-users`).set(acct.auth).send({}).expect(201)).body;
     return { id: d.id as string, domain: name, user: user as { username: string; password: string } };
   }
+
+  const policyFor = async (sender: string) =>
+    (await expectMatchesDocument(c.http, await request(c.http).get('/v1/policy').query({ sender }).set(acct.auth).expect(200))).body;
 
   const putReturnPath = (id: string, body: object) => request(c.http).put(`/v1/domains/${id}/return-path`).set(acct.auth).send(body);
 
@@ -118,15 +122,19 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     const put = await expectMatchesDocument(c.http, await putReturnPath(d.id, { subdomain: 'Bounce.Shop.example.test' }));
     expect(put.status).toBe(200);
     expect(put.body.returnPath).toMatchObject({ subdomain: 'bounce.shop.example.test', fallback: 'use_sender', status: 'pending', applies: 'use_sender' });
+    expect(await policyFor('app@shop.example.test')).toMatchObject({ allowed: true, returnPath: 'use_sender' });
     const [mx, spf] = put.body.returnPath.records;
-    expect(mx).toMatchObject({ purpose: 'mx', type: 'MX', name: 'bounce.shop.example.test', value: `10 ${MX_HOST}`, priority: 10, exchange: MX_HOST, status: 'pending' });
-    expect(spf).toMatchObject({ purpose: 'spf', type: 'TXT', name: 'bounce.shop.example.test', value: `v=spf1 include:${INCLUDE} ~all` });
+    expect(mx).toMatchObject({ purpose: 'mx', type: 'MX', name: 'bounce.shop.example.test', host: 'bounce.shop', value: `10 ${MX_HOST}`, priority: 10, exchange: MX_HOST, status: 'pending', hint: null });
+    expect(spf).toMatchObject({ purpose: 'spf', type: 'TXT', name: 'bounce.shop.example.test', host: 'bounce.shop', value: `v=spf1 include:${INCLUDE} ~all`, hint: null });
 
     dns.publish('bounce.shop.example.test', 'MX', [{ preference: 10, exchange: MX_HOST }]);
     dns.publish('bounce.shop.example.test', 'TXT', [spf.strings]);
     const verified = await eventually(() => getDomain(d.id), { until: (x) => x.returnPath?.status === 'verified', message: 'the return path to verify' });
     expect(verified.returnPath.applies).toBe('verp');
-    expect(verified.returnPath.records.map((r: { status: string }) => r.status)).toEqual(['pass', 'pass']);
+    expect(verified.returnPath.records.map((r: { status: string; host: string; hint: string | null }) => [r.status, r.host, r.hint])).toEqual([
+      ['pass', 'bounce.shop', null],
+      ['pass', 'bounce.shop', null],
+    ]);
     expect(verified.returnPath.records[0].nameservers.map((n: { host: string; status: string }) => `${n.host} ${n.status}`).sort()).toEqual([
       'ns1.example.test pass',
       'ns2.example.test pass',
@@ -166,11 +174,16 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect(unchanged.recipients.map((r: { status: string }) => r.status)).toEqual(['delivered', 'delivered']);
     expect(await suppressed()).toEqual([]);
 
-    // The real DSN for `gone`, to its VERP address.
-    const dsn = await report(senders[0], dsnReport({ to: senders[0], recipient: gone }));
+    // The real DSN for `gone`, to its VERP address, its report part quoted-printable (as Exchange sends it).
+    const dsn = await report(senders[0], dsnReport({ to: senders[0], recipient: gone, encoding: 'quoted-printable' }));
     expect(dsn.code).toBe(250);
     const bounced = await eventually(() => getMessage(queueId), { until: (m) => m.recipients[0].status === 'bounced', message: 'the DSN to bounce the recipient' });
-    expect(bounced.recipients[0]).toMatchObject({ address: gone, status: 'bounced', reply: { code: 550, enhanced: '5.1.1' }, remoteHost: 'mx.dest.example' });
+    expect(bounced.recipients[0]).toMatchObject({
+      address: gone,
+      status: 'bounced',
+      reply: { code: 550, enhanced: '5.1.1', message: `<${gone}>: Recipient address rejected: User unknown` },
+      remoteHost: 'mx.dest.example',
+    });
     expect(bounced.recipients[1]).toMatchObject({ address: kept, status: 'delivered' });
     expect(bounced.status).toBe('bounced');
     expect(await suppressed()).toEqual([`${gone} bounce`]);
@@ -208,6 +221,13 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect((await mta.command('MAIL FROM:<>')).code).toBe(250);
     expect((await mta.command('RCPT TO:<b-x@bounce.names.example.test>')).raw).toMatch(/^550 5\.1\.1 /);
     expect((await mta.command('RCPT TO:<postmaster@shop.example.test>')).raw).toMatch(/^550 5\.1\.1 /);
+    // At a verified return path: only what has the shape of a VERP token, refused at RCPT otherwise, and postmaster (RFC 5321 §4.5.1).
+    for (const local of ['someone', 'b-x', 'b-abcdefgh-0-nothex', senders[0].split('@')[0].slice(0, -1)]) {
+      expect((await mta.command(`RCPT TO:<${local}@bounce.shop.example.test>`)).raw).toBe('550 5.1.1 Recipient address rejected: not a bounce address');
+    }
+    expect((await mta.command('RCPT TO:<PostMaster@bounce.shop.example.test>')).code).toBe(250);
+    // A well-formed token whose signature does not verify is taken (and dropped at DATA, as above): the reply tells a forger nothing.
+    expect((await mta.command(`RCPT TO:<${forged}>`)).code).toBe(250);
     await mta.quit();
 
     // A report over the size limit is refused, and changes nothing.
@@ -216,22 +236,58 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     expect((await getMessage(queueId)).recipients[0].complaint).toBeUndefined();
   });
 
-  it('reports a CNAME at the subdomain as a failure, without touching the domain', async () => {
+  it('reports a CNAME at the subdomain as a failure, with the hint to replace it, without touching the domain', async () => {
     const d = await verifiedDomain('cname.example.test');
     await putReturnPath(d.id, { subdomain: 'bounce.cname.example.test' }).expect(200);
     dns.publish('bounce.cname.example.test', 'CNAME', ['bounces.esp.mw.test']);
     const failing = await eventually(() => getDomain(d.id), {
-      until: (x) => x.returnPath?.records[0].status === 'fail',
+      until: (x) => x.returnPath?.records[0].status === 'fail' && x.returnPath.records[1].status === 'fail',
       message: 'the CNAME to be reported',
     });
     for (const r of failing.returnPath.records) {
       expect(r.status).toBe('fail');
+      expect(r.host).toBe('bounce.cname');
+      // The diagnosis first, then the per-nameserver verdicts it explains.
+      expect(r.reason).toMatch(/^a CNAME \(to bounces\.esp\.mw\.test\) is published at bounce\.cname\.example\.test, which also needs MX and TXT records/);
       expect(r.reason).toMatch(/bounce\.cname\.example\.test is a CNAME \(to bounces\.esp\.mw\.test\)/);
+      expect(r.hint).toBe('Delete the CNAME at host "bounce.cname", then add the MX and TXT records at host "bounce.cname".');
     }
     expect(failing.returnPath.status).toBe('pending');
     expect(failing.returnPath.applies).toBe('use_sender');
     expect(failing.status).toBe('verified');
     expect(failing.sending.allowed).toBe(true);
+  });
+
+  it('names the zone typed twice into the host of both records, with the host label to type instead', async () => {
+    const d = await verifiedDomain('twice.example.test');
+    const put = await putReturnPath(d.id, { subdomain: 'bounce.twice.example.test' }).expect(200);
+    const spfStrings = put.body.returnPath.records[1].strings;
+    // The owner typed the full name into the host field of example.test's form; the provider appended the zone.
+    const doubled = 'bounce.twice.example.test.example.test';
+    dns.publish(doubled, 'MX', [{ preference: 10, exchange: MX_HOST }]);
+    dns.publish(doubled, 'TXT', [spfStrings]);
+    const failing = await eventually(() => getDomain(d.id), {
+      until: (x) => x.returnPath?.records.every((r: { hint: string | null }) => r.hint !== null),
+      message: 'both records to be diagnosed',
+    });
+    const move = (record: string) =>
+      `Move the ${record} record from host "bounce.twice.example.test" to host "bounce.twice" (in the zone example.test; the provider appends the zone itself).`;
+    expect(failing.returnPath.records.map((r: { status: string; host: string; hint: string }) => [r.status, r.host, r.hint])).toEqual([
+      ['fail', 'bounce.twice', move('MX')],
+      ['fail', 'bounce.twice', move('SPF TXT')],
+    ]);
+    expect(failing.returnPath.records[0].reason).toMatch(
+      /^the MX record is published at bounce\.twice\.example\.test\.example\.test: the zone was typed into the host, and the DNS provider appended example\.test again; /,
+    );
+    expect(failing.returnPath.status).toBe('pending');
+
+    // Moved where the hint says: both pass, and the hints are gone.
+    dns.unpublish(doubled, 'MX');
+    dns.unpublish(doubled, 'TXT');
+    dns.publish('bounce.twice.example.test', 'MX', [{ preference: 10, exchange: MX_HOST }]);
+    dns.publish('bounce.twice.example.test', 'TXT', [spfStrings]);
+    const fixed = await eventually(() => getDomain(d.id), { until: (x) => x.returnPath?.status === 'verified', message: 'the return path to verify' });
+    expect(fixed.returnPath.records.map((r: { hint: string | null }) => r.hint)).toEqual([null, null]);
   });
 
   it('with fallback reject, the relay answers 451 4.7.1 at MAIL FROM until the return path verifies', async () => {
@@ -248,6 +304,8 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
       { until: (r) => r.code === 451, message: 'the relay to refuse the sender' },
     );
     expect(refused.raw).toBe('451 4.7.1 Return path not verified for strict.example.test');
+    // Other MTAs asking for the relay's decision learn the return-path one too.
+    expect(await policyFor('app@strict.example.test')).toMatchObject({ allowed: true, domainId: d.id, returnPath: 'reject' });
 
     dns.publish('rp.strict.example.test', 'MX', [{ preference: 10, exchange: MX_HOST }]);
     dns.publish('rp.strict.example.test', 'TXT', [`v=spf1 include:${INCLUDE} ~all`]);
@@ -262,6 +320,53 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
     );
     expect(allowed.code).toBe(250);
     await client.quit();
+    expect(await policyFor('app@strict.example.test')).toMatchObject({ allowed: true, returnPath: 'verp' });
+    expect(await policyFor('app@unknown.example.test')).toEqual({ sender: 'app@unknown.example.test', allowed: false, reason: expect.any(String) });
+  });
+
+  it('holds mail accepted while the return path was verified, when at delivery it is not and the fallback is reject; sends it from a VERP sender once it verifies again', async () => {
+    const d = await verifiedDomain('later.example.test');
+    const put = await putReturnPath(d.id, { subdomain: 'rp.later.example.test', fallback: 'reject' }).expect(200);
+    const mx = { preference: 10, exchange: MX_HOST };
+    dns.publish('rp.later.example.test', 'MX', [mx]);
+    dns.publish('rp.later.example.test', 'TXT', [put.body.returnPath.records[1].strings]);
+    await eventually(() => getDomain(d.id), { until: (x) => x.returnPath?.applies === 'verp', message: 'the return path to verify' });
+
+    // A backlog: the message is accepted while the return path is verified, and it stops verifying before the message's turn.
+    const delivery = c.queues.get(QUEUES.delivery);
+    await delivery.pause();
+    const to = 'later@dest.example';
+    let queueId: string;
+    try {
+      const client = await relaySession(d.user);
+      const accepted = await eventually(
+        async () => {
+          const r = await client.send('app@later.example.test', [to], 'From: App <app@later.example.test>\r\nTo: later@dest.example\r\nSubject: hi\r\n\r\nHello.\r\n');
+          if (r.code !== 250) await client.command('RSET');
+          return r;
+        },
+        { until: (r) => r.code === 250, message: 'the relay to accept' },
+      );
+      queueId = accepted.text.split(' ').pop()!;
+      await client.quit();
+      dns.unpublish('rp.later.example.test', 'MX');
+      await eventually(() => getDomain(d.id), { until: (x) => x.returnPath?.status === 'suspended', message: 'the return path to be suspended' });
+    } finally {
+      await delivery.resume();
+    }
+
+    const held = await eventually(() => getMessage(queueId), { until: (m) => m.status === 'held', message: 'the message to be held' });
+    expect(held.hold.reason).toBe('the return path rp.later.example.test is not verified and its fallback is reject: held until it verifies again');
+    expect(held.recipients[0]).toMatchObject({ address: to, status: 'held' });
+    expect(sink.to(to)).toHaveLength(0);
+
+    // Verified again: the held message leaves at once, from its VERP sender, never from the client's.
+    dns.publish('rp.later.example.test', 'MX', [mx]);
+    const delivered = await eventually(() => getMessage(queueId), { until: (m) => m.status === 'delivered', message: 'the message to be delivered' });
+    const statuses = delivered.attempts.map((a: { status: string }) => a.status);
+    expect(statuses.at(-1)).toBe('delivered');
+    expect(statuses.slice(0, -1).every((x: string) => x === 'held')).toBe(true);
+    expect(sink.to(to).map((m) => m.from)).toEqual([expect.stringMatching(/^b-[0-9a-z-]+@rp\.later\.example\.test$/)]);
   });
 
   it('the bounce intake closes a connection that lasts too long, with 421 4.4.2', async () => {

@@ -32,6 +32,25 @@ describe('parseReport (RFC 3464 DSN, RFC 5965 ARF, through mailsplit)', () => {
     expect(r).toEqual({ kind: 'arf', feedbackType: 'abuse', userAgent: 'SomeGenerator/1.0', originalMailFrom: 'b-abc@bounce.example.com', originalRcptTo: 'a@dest.example' });
   });
 
+  it.each(['quoted-printable', 'base64'] as const)('undoes a %s report part as mailsplit decodes it: the same DSN and ARF as in 7bit', async (encoding) => {
+    // Long enough to be soft-wrapped in quoted-printable, with `=` signs that become =3D.
+    const diagnostic = 'smtp; 550 5.1.1 <gone@dest.example>: Recipient address rejected: User unknown in virtual mailbox table (see https://help.dest.example/?code=550&id=a1b2)';
+    const dsn = { to: 'b-x@bounce.example.com', recipient: 'gone@dest.example', diagnostic };
+    const encodedDsn = dsnReport({ ...dsn, encoding });
+    if (encoding === 'quoted-printable') {
+      expect(encodedDsn).toContain('code=3D550');
+      expect(encodedDsn).toContain('=\r\n');
+    }
+    const plain = await parseReport(Buffer.from(dsnReport(dsn)));
+    expect(plain).toMatchObject({ kind: 'dsn', recipients: [{ finalRecipient: 'gone@dest.example', status: '5.1.1', diagnostic: diagnostic.slice('smtp; '.length) }] });
+    expect(await parseReport(Buffer.from(encodedDsn))).toEqual(plain);
+
+    const arf = { to: 'fbl@example.com', recipient: 'a@dest.example', feedbackType: 'abuse', originalMailFrom: 'b-abc@bounce.example.com' };
+    const encodedArf = await parseReport(Buffer.from(arfReport({ ...arf, encoding })));
+    expect(encodedArf).toEqual(await parseReport(Buffer.from(arfReport(arf))));
+    expect(encodedArf).toMatchObject({ kind: 'arf', feedbackType: 'abuse', originalMailFrom: 'b-abc@bounce.example.com' });
+  });
+
   it('calls a plain message `other`', async () => {
     expect(await parseReport(Buffer.from('From: a@b.example\r\nSubject: out of office\r\n\r\nI am away.\r\n'))).toEqual({ kind: 'other', contentType: 'text/plain' });
   });

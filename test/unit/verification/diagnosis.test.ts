@@ -151,6 +151,14 @@ describe('diagnose: each mistake with its exact hint', () => {
       /also needs MX and TXT records; a CNAME cannot share its name/,
     ],
     [
+      "the same CNAME seen from the return path's SPF record: the same hint, in the same order",
+      { name: 'bounce.example.com', domain: 'example.com', zone: 'example.com', value: { kind: 'spf', includeDomain: '_spf.mw.test' }, alongside: ['MX'] },
+      { cname: 'example.com' },
+      'cname_beside_records',
+      'Delete the CNAME at host "bounce", then add the MX and TXT records at host "bounce".',
+      /also needs MX and TXT records; a CNAME cannot share its name/,
+    ],
+    [
       'a return-path MX with the zone doubled',
       { name: 'bounce.example.com', domain: 'example.com', zone: 'example.com', value: { kind: 'mx', exchange: 'mx.mw.test' } },
       { elsewhere: [{ name: 'bounce.example.com.example.com', records: [['mx.mw.test']] }] },
