@@ -59,6 +59,33 @@ export class UnavailableError extends AppError {
   }
 }
 
+/**
+ * The driver errors that mean MongoDB or Redis cannot be reached right now, by class name (the
+ * HTTP layer imports no driver). FerretDB passes PostgreSQL's own refusals through as server
+ * errors, so those are recognised by the few messages PostgreSQL gives when it is down or full.
+ */
+const UNREACHABLE_STORE_ERRORS = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+  'MaxRetriesPerRequestError',
+]);
+const UNREACHABLE_POSTGRES = /too many clients already|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)|connect ECONNREFUSED/i;
+
+/** True when the error (or its cause) says a store is unreachable now: the request may succeed later. */
+export function isStoreUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const { name, message } = e as { name?: unknown; message?: unknown };
+    if (typeof name === 'string' && UNREACHABLE_STORE_ERRORS.has(name)) return true;
+    if (name === 'MongoServerError' && typeof message === 'string' && UNREACHABLE_POSTGRES.test(message)) return true;
+  }
+  return false;
+}
+
 /** MongoDB's duplicate-key error, recognised by its code, never by its text. */
 export function isDuplicateKeyError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../logger';
-import { AppError, RateLimitedError, type FieldError } from '../errors';
+import { AppError, isStoreUnreachable, RateLimitedError, type FieldError } from '../errors';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -64,6 +64,12 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     }
     const status = e.status ?? e.statusCode;
     if (status && status >= 400 && status < 500) return sendProblem(res, status, 'bad_request', TITLES[status] ?? 'bad request');
+    if (isStoreUnreachable(err)) {
+      // Not a bug: the database or Redis is down or full for a moment. The client may retry.
+      logger.warn({ err: (err as Error).message, name: (err as Error).name, method: req.method, path: req.path }, 'a store is unreachable');
+      res.setHeader('Retry-After', '5');
+      return sendProblem(res, 503, 'unavailable', 'a store the service needs is unreachable right now; try again shortly');
+    }
     logger.error({ err, method: req.method, path: req.path }, 'unhandled error in request');
     return sendProblem(res, 500, 'internal', 'an internal error occurred; it has been logged');
   };

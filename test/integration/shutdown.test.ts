@@ -17,13 +17,6 @@ function exitWithin(child: ChildProcess, ms: number): Promise<{ code: number | n
 }
 
 /** `uri` with its host and port replaced by the proxy's. */
-function through(uri: string, proxy: TcpProxy, pathname?: string): string {
-  const u = new URL(uri);
-  u.hostname = '127.0.0.1';
-  u.port = String(proxy.port);
-  if (pathname !== undefined) u.pathname = pathname;
-  return u.toString();
-}
 
 describe('graceful shutdown (mailwarden all in a child process)', () => {
   let redisProxy: TcpProxy;
@@ -59,8 +52,8 @@ describe('graceful shutdown (mailwarden all in a child process)', () => {
   async function startAll(graceMs: number) {
     const env = testEnv({
       PATH: process.env.PATH,
-      MONGODB_URI: through(mongoUri, mongoProxy),
-      REDIS_URL: through(process.env.MW_TEST_REDIS_URL!, redisProxy),
+      MONGODB_URI: mongoProxy.uri(mongoUri),
+      REDIS_URL: redisProxy.uri(process.env.MW_TEST_REDIS_URL!),
       HOST: '127.0.0.1',
       PORT: '0',
       SMTP_HOST: '127.0.0.1',

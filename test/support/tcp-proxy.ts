@@ -32,6 +32,22 @@ export class TcpProxy {
     return Object.assign(proxy, { redisUrl: `redis://127.0.0.1:${proxy.port}` });
   }
 
+  /** A proxy in front of the tests' MongoDB; `mongodbUri` is the URI to give a container instead. */
+  static async toTestMongo(): Promise<TcpProxy & { mongodbUri: string }> {
+    const url = new URL(process.env.MW_TEST_MONGODB_URI!);
+    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 27017));
+    return Object.assign(proxy, { mongodbUri: proxy.uri(url.toString()) });
+  }
+
+  /** `uri` with its host and port replaced by this proxy's (and its path, when given). */
+  uri(uri: string, pathname?: string): string {
+    const u = new URL(uri);
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    if (pathname !== undefined) u.pathname = pathname;
+    return u.toString();
+  }
+
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     let proxy!: TcpProxy;
     const server = createServer((client) => {
