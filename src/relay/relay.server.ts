@@ -103,7 +103,8 @@ export async function startRelayServer(relay: RelayService, options: RelayServer
   const listen = async (secure: boolean, port: number) => {
     const server = new SMTPServer({
       name: options.hostname,
-      banner: 'mailwarden ESMTP',
+      // smtp-server greets `220 <name> ESMTP <banner>`: the word ESMTP is already there.
+      banner: 'mailwarden',
       secure,
       key: tls.key,
       cert: tls.cert,

@@ -81,7 +81,7 @@ describe('relay allowlist over real sockets (dual-stack listener, SMTP_MAX_CLIEN
   it('answers an address no configuration allows with 554 5.7.1 Access denied: IPv4-mapped and IPv6 clients alike', async () => {
     expect(await greetingFor(relay.port, { localAddress: '127.0.0.9' })).toBe('554 5.7.1 Access denied');
     expect(await greetingFor(relay.port, { host: '::1' })).toBe('554 5.7.1 Access denied');
-    expect(await greetingFor(relay.port, { localAddress: '127.0.0.1' })).toMatch(/^220 /);
+    expect(await greetingFor(relay.port, { localAddress: '127.0.0.1' })).toMatch(/^220 \S+ ESMTP mailwarden$/);
   });
 
   it('greets without a reverse DNS lookup of the client', async () => {
