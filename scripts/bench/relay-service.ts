@@ -52,8 +52,11 @@ export function serviceEnv(w: ServiceWorld, mode: DeliveryMode): Record<string, 
     PORT: String(w.httpPort),
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(w.smtpPort),
-    // `all` includes the bounce intake; the benchmark does not use it (25 needs root).
+    // `all` includes the bounce intake and the implicit-TLS listener; the benchmark uses neither
+    // (and the policy measurement starts a second relay in its own process, which would find
+    // 465 taken).
     BOUNCE_SMTP_PORT: '0',
+    SMTPS_PORT: '0',
     RELAY_HOSTNAME: 'relay.mailwarden.bench',
     MONGODB_URI: w.mongoUri,
     REDIS_URL: w.redisUrl,

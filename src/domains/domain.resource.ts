@@ -2,7 +2,7 @@ import type { DomainDoc, QuestionnaireDoc, RecordStateDoc } from './domain.model
 import { dkimRecordName, dkimValue, recordHost, spfValue, splitTxt } from '../verification/records';
 import { getDomain } from 'tldts';
 import { returnPathSchema, toReturnPathResource, type ReturnPathResource } from './return-path.resource';
-import { verificationSchema, verificationView } from './verification-view';
+import { verificationSchema, verificationView, type VerificationView } from './verification-view';
 import { z } from 'zod';
 import { DKIM_ALGORITHMS } from '../keys/dkim-keys';
 import { nameserverVerdictSchema, recordStatusSchema } from '../verification/check.resource';
@@ -41,14 +41,7 @@ export interface DomainResource {
     retiresAt?: string;
   }>;
   dmarc: { found: string | null; advice: string | null };
-  verification: {
-    startedAt: string;
-    deadlineAt: string;
-    lastCheckedAt: string | null;
-    nextCheckAt: string | null;
-    verifiedAt: string | null;
-    suspendedAt: string | null;
-  };
+  verification: VerificationView;
   version: number;
   createdAt: string;
   /** The owner's questionnaire answers, once submitted. */

@@ -6,7 +6,7 @@ import { QUEUES } from '../../src/queue/queues';
 import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, type TestAccount, spooledMessage } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 const MAX_AGE_MS = 1500;
 
@@ -19,9 +19,7 @@ describe('DELIVERY_MAX_AGE_MS: a recipient still deferred or held when its messa
   beforeAll(async () => {
     sink = await SmtpSink.start();
     c = await createTestContainer({
-      DELIVERY_MODE: 'smarthost',
-      SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
-      SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+      ...smarthostEnv(sink),
       // Retries every 200 ms, 400 ms, 800 ms …: far more of them than fit in MAX_AGE_MS.
       DELIVERY_RETRY_BASE_MS: '200',
       DELIVERY_MAX_AGE_MS: String(MAX_AGE_MS),

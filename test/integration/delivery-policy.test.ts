@@ -5,7 +5,7 @@ import { DnsFixture } from '../support/dns-fixture';
 import { createAccount, registerDomain } from '../support/factories';
 import { ADMIN_KEY, createTestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 const INCLUDE = '_spf.mw.test';
 const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
@@ -41,9 +41,7 @@ async function startService(dns: DnsFixture, sink: SmtpSink, retryBaseMs: number
       APPROVAL_MODE: 'auto',
       SMTP_PORT: '0',
       SMTP_HOST: '127.0.0.1',
-      DELIVERY_MODE: 'smarthost',
-      SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
-      SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+      ...smarthostEnv(sink),
       DELIVERY_RETRY_BASE_MS: String(retryBaseMs),
       DELIVERY_MAX_AGE_MS: String(maxAgeMs),
     },

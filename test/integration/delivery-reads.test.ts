@@ -9,7 +9,7 @@ import { QUEUES } from '../../src/queue/queues';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { eventually } from '../support/eventually';
 import { createTestContainer, type TestContainer } from '../support/services';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 /*
  * The delivery hot path on FerretDB v1, where every read by _id scans its collection: a
@@ -64,9 +64,7 @@ describe('delivery reads', () => {
   beforeAll(async () => {
     sink = await SmtpSink.start();
     c = await createTestContainer({
-      DELIVERY_MODE: 'smarthost',
-      SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
-      SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+      ...smarthostEnv(sink),
       DELIVERY_RETRY_BASE_MS: '200',
       SWEEP_INTERVAL_MS: '3600000',
     });

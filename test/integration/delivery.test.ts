@@ -11,7 +11,7 @@ import { createAccount, registerDomain, type TestAccount, spooledMessage } from 
 import { eventually } from '../support/eventually';
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 /** GET /v1/messages/:queueId; throws unless it answers 200. */
 async function getMessage(c: TestContainer, acct: TestAccount, queueId: string): Promise<any> {
@@ -77,10 +77,7 @@ describe('delivery', () => {
   beforeAll(async () => {
     sink = await SmtpSink.start();
     c = await createTestContainer({
-      DELIVERY_MODE: 'smarthost',
-      SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
-      // smtp-server offers STARTTLS with its built-in self-signed certificate.
-      SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+      ...smarthostEnv(sink),
       DELIVERY_RETRY_BASE_MS: '200',
       SWEEP_INTERVAL_MS: '3600000',
     });

@@ -7,7 +7,7 @@ import { createAccount, registerDomain, type TestAccount } from '../support/fact
 import { expectMatchesDocument } from '../support/openapi';
 import { relaySession, waitForAllowlist } from '../support/relay-fixture';
 import { createTestContainer, type TestContainer } from '../support/services';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 const INCLUDE = '_spf.mw.test';
 const RETIRE_AFTER_MS = 5000;
@@ -41,9 +41,7 @@ function rotationWorld(overrides: Record<string, string> = {}) {
     w.dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
     w.sink = await SmtpSink.start();
     w.c = await rotationContainer(w.dns, {
-      DELIVERY_MODE: 'smarthost',
-      SMARTHOST_URL: `smtp://127.0.0.1:${w.sink.port}`,
-      SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+      ...smarthostEnv(w.sink),
       DELIVERY_RETRY_BASE_MS: '200',
       SMTP_PORT: '0',
       SMTP_HOST: '127.0.0.1',

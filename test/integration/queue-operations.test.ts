@@ -7,7 +7,7 @@ import { createAccount, type TestAccount } from '../support/factories';
 import { expectMatchesDocument } from '../support/openapi';
 import { plainMessage, relaySession, startRelayFixture, type RelayFixture } from '../support/relay-fixture';
 import { ADMIN_KEY } from '../support/services';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
 
@@ -20,9 +20,7 @@ describe('queue operations (admin): hold, release, retry, cancel, stats', () => 
   beforeAll(async () => {
     sink = await SmtpSink.start();
     f = await startRelayFixture({
-      DELIVERY_MODE: 'smarthost',
-      SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
-      SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+      ...smarthostEnv(sink),
       // Ten minutes between attempts: only an operator's retry or release sends mail again within a test.
       DELIVERY_RETRY_BASE_MS: '600000',
       SWEEP_INTERVAL_MS: '3600000',

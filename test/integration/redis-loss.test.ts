@@ -4,7 +4,7 @@ import { QUEUES } from '../../src/queue/queues';
 import { eventually } from '../support/eventually';
 import { createAccount, registerDomain, spooledMessage, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 /** Redis restarted empty: the worker notices within seconds and rebuilds the queue from MongoDB. */
 describe('a Redis data loss', () => {
@@ -17,9 +17,7 @@ describe('a Redis data loss', () => {
   beforeAll(async () => {
     sink = await SmtpSink.start();
     c = await createTestContainer({
-      DELIVERY_MODE: 'smarthost',
-      SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
-      SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+      ...smarthostEnv(sink),
       SWEEP_INTERVAL_MS: '3600000',
     });
     acct = await createAccount(c.http);

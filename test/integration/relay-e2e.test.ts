@@ -9,7 +9,7 @@ import { createAccount, registerDomain, type TestAccount } from '../support/fact
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 const INCLUDE = '_spf.mw.test';
 
@@ -36,9 +36,7 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
         APPROVAL_MODE: 'auto',
         SMTP_PORT: '0',
         SMTP_HOST: '127.0.0.1',
-        DELIVERY_MODE: 'smarthost',
-        SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
-        SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+        ...smarthostEnv(sink),
         DELIVERY_RETRY_BASE_MS: '200',
       },
       { jitter: (ms) => ms },

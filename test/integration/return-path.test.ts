@@ -9,7 +9,7 @@ import { arfReport, dsnReport } from '../support/feedback-reports';
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 const INCLUDE = '_spf.mw.test';
 const MX_HOST = 'mx.mw.test';
@@ -86,9 +86,7 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
         BOUNCE_SMTP_PORT: '0',
         // The intake takes at most this much per report too.
         SMTP_MAX_MESSAGE_BYTES: String(64 * 1024),
-        DELIVERY_MODE: 'smarthost',
-        SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`,
-        SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false',
+        ...smarthostEnv(sink),
         DELIVERY_RETRY_BASE_MS: '200',
       },
       { jitter: (ms) => ms },

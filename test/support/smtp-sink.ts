@@ -33,6 +33,14 @@ export interface SinkOptions {
  * can be planned per recipient, one per attempt (the last repeats; default 250): at RCPT TO
  * with `rcpt()`, and at the end of DATA, keyed by the first recipient, with `plan()`.
  */
+/**
+ * The variables that make a test container deliver to `sink` as its smarthost (smtp-server
+ * offers STARTTLS with its built-in self-signed certificate, hence no verification).
+ */
+export function smarthostEnv(sink: { port: number }): Record<string, string> {
+  return { DELIVERY_MODE: 'smarthost', SMARTHOST_URL: `smtp://127.0.0.1:${sink.port}`, SMARTHOST_TLS_REJECT_UNAUTHORIZED: 'false' };
+}
+
 export class SmtpSink {
   readonly received: Received[] = [];
   readonly tries = new Map<string, number>();
