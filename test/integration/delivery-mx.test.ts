@@ -34,8 +34,7 @@ describe('direct MX delivery with per-recipient status', () => {
   };
 
   beforeAll(async () => {
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude(INCLUDE);
     const [ok, bad, grey] = await startSinksOnOnePort([{ host: '127.0.0.61' }, { host: '127.0.0.62' }, { host: '127.0.0.63' }]);
     sinks = { ok, bad, grey };
     mx('ok.rcpt.test', '127.0.0.61');
@@ -46,10 +45,7 @@ describe('direct MX delivery with per-recipient status', () => {
 
     c = await createTestContainer(
       {
-        ...dns.env(),
-        SPF_INCLUDE_DOMAIN: INCLUDE,
-        PROPAGATION_SCHEDULE: '200ms',
-        SWEEP_INTERVAL_MS: '150',
+        ...dns.fastLifecycleEnv(INCLUDE),
         APPROVAL_MODE: 'auto',
         SMTP_PORT: '0',
         SMTP_HOST: '127.0.0.1',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { QUEUES } from '../../src/queue/queues';
 import { DnsFixture } from '../support/dns-fixture';
+import { eventually } from '../support/eventually';
 import { createAccount, registerDomain } from '../support/factories';
 import { ADMIN_KEY, createTestContainer } from '../support/services';
 import { SmtpTestClient } from '../support/smtp-client';
@@ -32,10 +33,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 async function startService(dns: DnsFixture, sink: SmtpSink, retryBaseMs: number, recheckMs: number, maxAgeMs = 5 * 24 * 3600_000) {
   const c = await createTestContainer(
     {
-      ...dns.env(),
-      SPF_INCLUDE_DOMAIN: INCLUDE,
-      PROPAGATION_SCHEDULE: '200ms',
-      SWEEP_INTERVAL_MS: '150',
+      ...dns.fastLifecycleEnv(INCLUDE),
       RECHECK_INTERVAL_MS: String(recheckMs),
       CONFIRM_DELAY_MS: '400',
       APPROVAL_MODE: 'auto',
@@ -103,8 +101,7 @@ describe('policy at delivery: mail queued before a suspension or a rejection is 
   const rcpt = () => `r.${randomBytes(4).toString('hex')}@dest.example`;
 
   beforeAll(async () => {
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude(INCLUDE);
     sink = await SmtpSink.start();
   });
   afterEach(async () => {
@@ -210,9 +207,12 @@ describe('policy at delivery: mail queued before a suspension or a rejection is 
     expect(m.hold.reason).toMatch(/rejected/);
     expect(m.deliveredAt).toBeNull();
     expect(sink.to(to)).toHaveLength(0);
-    const events = await s.c.events.listForDomain(d.id);
-    expect(events.filter((e) => e._id === `${queueId}-failed`)).toEqual([expect.objectContaining({ type: 'message.failed' })]);
-    const job = await delivery.getJob(`deliver-${queueId}`);
-    expect(await job?.getState()).toBe('failed');
+    // The events are written just after the message's final state, and the job ends after that: wait for both to settle.
+    await eventually(async () => {
+      const events = await s.c.events.listForDomain(d.id);
+      expect(events.filter((e) => e._id === `${queueId}-failed`)).toEqual([expect.objectContaining({ type: 'message.failed' })]);
+      const job = await delivery.getJob(`deliver-${queueId}`);
+      expect(await job?.getState()).toBe('failed');
+    });
   });
 });

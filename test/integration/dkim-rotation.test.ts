@@ -16,10 +16,7 @@ const RETIRE_AFTER_MS = 5000;
 function rotationContainer(dns: DnsFixture, overrides: Record<string, string> = {}) {
   return createTestContainer(
     {
-      ...dns.env(),
-      SPF_INCLUDE_DOMAIN: INCLUDE,
-      PROPAGATION_SCHEDULE: '200ms',
-      SWEEP_INTERVAL_MS: '150',
+      ...dns.fastLifecycleEnv(INCLUDE),
       RECHECK_INTERVAL_MS: '300',
       CONFIRM_DELAY_MS: '300',
       APPROVAL_MODE: 'auto',

@@ -13,8 +13,7 @@ describe('lifecycle under concurrency and crashes', () => {
   let acct: TestAccount;
 
   beforeAll(async () => {
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude(INCLUDE);
     // Two containers on one database and one queue prefix: two worker processes.
     const env = { ...dns.env(), SPF_INCLUDE_DOMAIN: INCLUDE, QUEUE_PREFIX: `{${uniqueName('mwc')}}`, SWEEP_INTERVAL_MS: '150', PROPAGATION_SCHEDULE: '200ms' };
     const dbName = uniqueName('t');

@@ -51,14 +51,10 @@ describe('metrics', () => {
   const scrape = async (port: number) => (await request(`http://127.0.0.1:${port}`).get('/metrics').expect(200)).text;
 
   beforeAll(async () => {
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude(INCLUDE);
     c = await createTestContainer(
       {
-        ...dns.env(),
-        SPF_INCLUDE_DOMAIN: INCLUDE,
-        PROPAGATION_SCHEDULE: '200ms',
-        SWEEP_INTERVAL_MS: '150',
+        ...dns.fastLifecycleEnv(INCLUDE),
         APPROVAL_MODE: 'auto',
         SMTP_PORT: '0',
         SMTP_HOST: '127.0.0.1',

@@ -22,15 +22,11 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
   let acct: TestAccount;
 
   beforeAll(async () => {
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude(INCLUDE);
     sink = await SmtpSink.start();
     c = await createTestContainer(
       {
-        ...dns.env(),
-        SPF_INCLUDE_DOMAIN: INCLUDE,
-        PROPAGATION_SCHEDULE: '200ms',
-        SWEEP_INTERVAL_MS: '150',
+        ...dns.fastLifecycleEnv(INCLUDE),
         RECHECK_INTERVAL_MS: '300',
         CONFIRM_DELAY_MS: '400',
         APPROVAL_MODE: 'auto',

@@ -68,8 +68,7 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
   }
 
   beforeAll(async () => {
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude(INCLUDE);
     sink = await SmtpSink.start();
     c = await createTestContainer(
       {

@@ -57,6 +57,21 @@ export class DnsFixture {
     return { DNS_RESOLVERS: this.resolverAddress, DNS_AUTH_PORT: String(this.authPort), DNS_TIMEOUT_MS: '300', DNS_ALLOW_PRIVATE: 'true' };
   }
 
+  /**
+   * The usual DNS world of a lifecycle test: `example.test` and `mw.test`, with our SPF include
+   * `include` (in mw.test) authorising 192.0.2.0/24.
+   */
+  static async withInclude(include: string): Promise<DnsFixture> {
+    const dns = await DnsFixture.start(['example.test', 'mw.test']);
+    dns.publish(include, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    return dns;
+  }
+
+  /** env(), with SPF_INCLUDE_DOMAIN and a lifecycle that moves in milliseconds: a first check within 200 ms, sweeps every 150 ms. */
+  fastLifecycleEnv(include: string): Record<string, string> {
+    return { ...this.env(), SPF_INCLUDE_DOMAIN: include, PROPAGATION_SCHEDULE: '200ms', SWEEP_INTERVAL_MS: '150' };
+  }
+
   /** Publishes on the given servers (default: both nameservers and the resolver). */
   publish(name: string, type: RecordType, data: unknown[], on: TestDnsServer[] = [this.ns1, this.ns2, this.resolver]): void {
     for (const s of on) s.set(name, type, data);
