@@ -59,6 +59,7 @@ export interface RunningWorkers {
 export async function startWorkers(deps: WorkerDeps, options: WorkerOptions = {}): Promise<RunningWorkers> {
   const { config, logger, lifecycle, producer, delivery, messageRecovery, webhooks, webhookDeliveries } = deps;
   const connection = createQueueConnection(config.redisUrl);
+  connection.on('error', (err) => logger.warn({ err: err.message }, 'worker redis connection error'));
   const common = { connection, prefix: config.queuePrefix };
   const workers = [
     new Worker(QUEUES.sweep, sweepProcessor(lifecycle, messageRecovery, producer, Date.now, deps.dkimRotation ?? null), { ...common, concurrency: 1 }),

@@ -24,6 +24,8 @@ export class InvalidationSubscriber {
         this.logger.warn({ channel }, 'ignored a malformed invalidation message');
       }
     });
+    // Without a listener ioredis reports every refused reconnect as an "Unhandled error event" on stderr.
+    redis.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis subscriber connection error'));
     redis.on('close', () => (this.subscribed = false));
     redis.on('ready', () => void this.subscribe().catch((err) => this.logger.warn({ err: (err as Error).message }, 'resubscribe failed')));
   }
