@@ -17,7 +17,7 @@ describe('quotas per account', () => {
   beforeAll(async () => {
     // The token buckets read this clock: no refill happens unless a test moves it.
     clock = new ManualClock(new Date('2025-06-01T12:00:00Z'));
-    c = await createTestContainer({ MAX_DOMAINS_PER_ACCOUNT: '3' }, { clock });
+    c = await createTestContainer({ MAX_DOMAINS_PER_ACCOUNT: '3', API_RATE_PER_SECOND: '20', API_RATE_BURST: '50' }, { clock });
   });
   afterAll(async () => {
     await c.dispose();

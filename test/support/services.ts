@@ -29,6 +29,9 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
     QUEUE_PREFIX: `{${uniqueName('mwt')}}`,
     // Tests send in bursts; the per-domain rate is tested with limits set through the admin route.
     DEFAULT_RATE_PER_SECOND: '10000',
+    // Likewise the API's token bucket per key: quotas.test.ts sets the production 20/50 itself.
+    API_RATE_PER_SECOND: '10000',
+    API_RATE_BURST: '10000',
     // The implicit-TLS listener of a started relay takes a free port, like SMTP_PORT 0 does.
     SMTPS_PORT: '0',
     ...overrides,
