@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, apiChoices } from './api';
 import type { Domain, Page } from './types';
-import { Badge, Empty, ErrorNote, FieldErrors, Section, useAction, useLoad } from './ui';
+import { Badge, ErrorNote, FieldErrors, ListTable, Section, useAction, useLoad } from './ui';
 
 const PAGE = 50;
 
@@ -71,46 +71,31 @@ export function DomainList() {
     <>
       <h1>Domains</h1>
       <Section title="Your domains" id="domains-title">
-        <ErrorNote error={list.error} />
         {list.value === undefined && !list.error ? <p class="loading">Loading…</p> : null}
-        {list.value && list.value.domains.length === 0 ? <Empty>No domains yet. Add one below to get the records to publish.</Empty> : null}
-        {list.value && list.value.domains.length > 0 ? (
-          <div class="table-wrap">
-            <table class="domains">
-              <thead>
-                <tr>
-                  <th scope="col">Domain</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Approval</th>
-                  <th scope="col">Sending</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.value.domains.map((d) => (
-                  <tr key={d.id}>
-                    <th scope="row">
-                      <a href={`#/domains/${encodeURIComponent(d.id)}`}>{d.domain}</a>
-                    </th>
-                    <td>
-                      <Badge value={d.status} />
-                    </td>
-                    <td>
-                      <Badge value={d.approval} />
-                    </td>
-                    <td title={d.sending.reason}>
-                      <Badge value={d.sending.allowed ? 'allowed' : 'not allowed'} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-        {list.value?.next ? (
-          <button type="button" class="secondary" onClick={() => setPages([...pages, list.value!.next!])}>
-            Show more
-          </button>
-        ) : null}
+        <ListTable
+          error={list.error}
+          items={list.value?.domains}
+          empty="No domains yet. Add one below to get the records to publish."
+          tableClass="domains"
+          columns={['Domain', 'Status', 'Approval', 'Sending']}
+          row={(d) => (
+            <tr key={d.id}>
+              <th scope="row">
+                <a href={`#/domains/${encodeURIComponent(d.id)}`}>{d.domain}</a>
+              </th>
+              <td>
+                <Badge value={d.status} />
+              </td>
+              <td>
+                <Badge value={d.approval} />
+              </td>
+              <td title={d.sending.reason}>
+                <Badge value={d.sending.allowed ? 'allowed' : 'not allowed'} />
+              </td>
+            </tr>
+          )}
+          onMore={list.value?.next ? () => setPages([...pages, list.value!.next!]) : undefined}
+        />
       </Section>
       <Section title="New domain" id="new-domain-title">
         <AddDomain />

@@ -5,7 +5,7 @@ import { AllowedIps, Questionnaire, SmtpUsers } from './domain-settings';
 import { PropagationTable, RecordCard, zoneOf } from './records';
 import { ReturnPathSection } from './return-path';
 import type { Check, Domain, Page } from './types';
-import { Badge, Empty, ErrorNote, Section, useAction, useLoad, when } from './ui';
+import { Badge, Empty, ErrorNote, ListTable, Section, useAction, useLoad, when } from './ui';
 
 /** How often the page asks for the domain; an unchanged one costs a 304. */
 const POLL_MS = 2000;
@@ -128,44 +128,31 @@ function CheckHistory({ domain }: { domain: Domain }) {
   const checks = useLoad(() => api<Page<Check>>('GET', `/v1/domains/${enc(domain.id)}/checks?limit=10`), [domain.id, domain.verification.lastCheckedAt]);
   return (
     <Section title="Check history" id="checks-title">
-      <ErrorNote error={checks.error} />
-      {checks.value && !checks.value.data.length ? <Empty>No check has run yet.</Empty> : null}
-      {checks.value?.data.length ? (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Verdict</th>
-                <th scope="col">Status</th>
-                <th scope="col">Records</th>
-              </tr>
-            </thead>
-            <tbody>
-              {checks.value.data.map((c) => (
-                <tr key={c.id}>
-                  <td>{when(c.createdAt)}</td>
-                  <td>{c.trigger}</td>
-                  <td>
-                    <Badge value={c.verdict} />
-                  </td>
-                  <td>
-                    {c.statusBefore} → {c.statusAfter}
-                  </td>
-                  <td>
-                    {c.records.map((r) => (
-                      <span key={`${r.purpose}-${r.selector}`} class="chip">
-                        {r.purpose} <Badge value={r.status} />
-                      </span>
-                    ))}
-                  </td>
-                </tr>
+      <ListTable
+        error={checks.error}
+        items={checks.value?.data}
+        empty="No check has run yet."
+        columns={['When', 'Trigger', 'Verdict', 'Status', 'Records']}
+        row={(c) => (
+          <tr key={c.id}>
+            <td>{when(c.createdAt)}</td>
+            <td>{c.trigger}</td>
+            <td>
+              <Badge value={c.verdict} />
+            </td>
+            <td>
+              {c.statusBefore} → {c.statusAfter}
+            </td>
+            <td>
+              {c.records.map((r) => (
+                <span key={`${r.purpose}-${r.selector}`} class="chip">
+                  {r.purpose} <Badge value={r.status} />
+                </span>
               ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+            </td>
+          </tr>
+        )}
+      />
     </Section>
   );
 }

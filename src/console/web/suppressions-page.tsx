@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, enc } from './api';
 import type { Page, Suppression } from './types';
-import { Badge, Empty, ErrorNote, FieldErrors, Section, useAction, useLoad, when } from './ui';
+import { Badge, ErrorNote, FieldErrors, ListTable, Section, useAction, useLoad, when } from './ui';
 
 const PAGE = 50;
 
@@ -39,51 +39,31 @@ export function SuppressionsPage() {
       <h1>Suppressions</h1>
       <Section title="Suppressed addresses" id="suppressions-title">
         <p class="help">The relay refuses these recipients (550 5.1.1). Hard bounces and complaints add them.</p>
-        <ErrorNote error={list.error} />
-        {list.value && !list.value.entries.length ? <Empty>No address is suppressed.</Empty> : null}
-        {list.value?.entries.length ? (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Address</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col">Reply</th>
-                  <th scope="col">Added</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.value.entries.map((s) => (
-                  <tr key={s.address}>
-                    <th scope="row">
-                      <code>{s.address}</code>
-                    </th>
-                    <td>
-                      <Badge value={s.reason} />
-                    </td>
-                    <td>{s.reply ? `${s.reply.code} ${s.reply.enhanced ?? ''} ${s.reply.message}` : '—'}</td>
-                    <td>{when(s.createdAt)}</td>
-                    <td>{s.expiresAt ? when(s.expiresAt) : 'never'}</td>
-                    <td>
-                      <button type="button" class="secondary" onClick={() => remove(s.address)} aria-label={`Remove ${s.address}`}>
-                        Remove
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
-        {list.value?.next ? (
-          <button type="button" class="secondary" onClick={() => setAfter([...after, list.value!.next!])}>
-            Show more
-          </button>
-        ) : null}
+        <ListTable
+          error={list.error}
+          items={list.value?.entries}
+          empty="No address is suppressed."
+          columns={['Address', 'Reason', 'Reply', 'Added', 'Expires', <span class="visually-hidden">Actions</span>]}
+          row={(s) => (
+            <tr key={s.address}>
+              <th scope="row">
+                <code>{s.address}</code>
+              </th>
+              <td>
+                <Badge value={s.reason} />
+              </td>
+              <td>{s.reply ? `${s.reply.code} ${s.reply.enhanced ?? ''} ${s.reply.message}` : '—'}</td>
+              <td>{when(s.createdAt)}</td>
+              <td>{s.expiresAt ? when(s.expiresAt) : 'never'}</td>
+              <td>
+                <button type="button" class="secondary" onClick={() => remove(s.address)} aria-label={`Remove ${s.address}`}>
+                  Remove
+                </button>
+              </td>
+            </tr>
+          )}
+          onMore={list.value?.next ? () => setAfter([...after, list.value!.next!]) : undefined}
+        />
       </Section>
       <Section title="Suppress an address" id="add-suppression-title">
         <form class="inline-form" onSubmit={add} noValidate>

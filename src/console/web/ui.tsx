@@ -95,6 +95,58 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }
 
+/**
+ * A loaded list as a table: its error, its empty state, the rows, and "Show more" when there is
+ * a next page. `columns` are the header cells; a column without a visible name gives a node.
+ */
+export function ListTable<T>({
+  error,
+  items,
+  empty,
+  columns,
+  row,
+  tableClass,
+  onMore,
+}: {
+  error: unknown;
+  /** undefined while loading. */
+  items: T[] | undefined;
+  empty: ComponentChildren;
+  columns: ComponentChildren[];
+  row: (item: T) => ComponentChildren;
+  tableClass?: string;
+  /** Set when there is a next page. */
+  onMore?: () => void;
+}) {
+  return (
+    <>
+      <ErrorNote error={error} />
+      {items && items.length === 0 ? <Empty>{empty}</Empty> : null}
+      {items && items.length > 0 ? (
+        <div class="table-wrap">
+          <table class={tableClass}>
+            <thead>
+              <tr>
+                {columns.map((c, i) => (
+                  <th key={i} scope="col">
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>{items.map(row)}</tbody>
+          </table>
+        </div>
+      ) : null}
+      {onMore ? (
+        <button type="button" class="secondary" onClick={onMore}>
+          Show more
+        </button>
+      ) : null}
+    </>
+  );
+}
+
 export function Section({ title, id, children, actions }: { title: string; id: string; children: ComponentChildren; actions?: ComponentChildren }) {
   return (
     <section class="card" aria-labelledby={id}>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, apiChoices, enc } from './api';
 import type { Domain, Page, Webhook, WebhookDelivery } from './types';
-import { Badge, CopyValue, Empty, ErrorNote, FieldErrors, Section, useAction, useLoad, when } from './ui';
+import { Badge, CopyValue, Empty, ErrorNote, FieldErrors, ListTable, Section, useAction, useLoad, when } from './ui';
 
 function Deliveries({ webhook }: { webhook: Webhook }) {
   const log = useLoad(() => api<Page<WebhookDelivery>>('GET', `/v1/webhooks/${enc(webhook.id)}/deliveries?limit=20`), [webhook.id]);
@@ -13,40 +13,26 @@ function Deliveries({ webhook }: { webhook: Webhook }) {
           Refresh log
         </button>
       </div>
-      <ErrorNote error={log.error} />
-      {log.value && !log.value.data.length ? <Empty>No delivery yet.</Empty> : null}
-      {log.value?.data.length ? (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Event</th>
-                <th scope="col">Attempt</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">HTTP</th>
-                <th scope="col">Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {log.value.data.map((d) => (
-                <tr key={d.id}>
-                  <td>{when(d.createdAt)}</td>
-                  <td>
-                    <code>{d.type}</code>
-                  </td>
-                  <td>{d.attempt}</td>
-                  <td>
-                    <Badge value={d.outcome} />
-                  </td>
-                  <td>{d.statusCode ?? '—'}</td>
-                  <td>{d.error ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <ListTable
+        error={log.error}
+        items={log.value?.data}
+        empty="No delivery yet."
+        columns={['When', 'Event', 'Attempt', 'Outcome', 'HTTP', 'Error']}
+        row={(d) => (
+          <tr key={d.id}>
+            <td>{when(d.createdAt)}</td>
+            <td>
+              <code>{d.type}</code>
+            </td>
+            <td>{d.attempt}</td>
+            <td>
+              <Badge value={d.outcome} />
+            </td>
+            <td>{d.statusCode ?? '—'}</td>
+            <td>{d.error ?? ''}</td>
+          </tr>
+        )}
+      />
     </div>
   );
 }
