@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import type { RunningRelayRole, RunningWorkerRole } from '../../src/container';
 import { DnsFixture } from '../support/dns-fixture';
@@ -61,6 +62,9 @@ describe('metrics', () => {
         HOST: '127.0.0.1',
         METRICS_PORT: '0',
         DELIVERY_MODE: 'capture',
+        // The webhook receiver of the last test listens on 127.0.0.1.
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        WEBHOOK_RETRY_BASE_MS: '100',
       },
       { jitter: (ms) => ms, metricsSourceCacheMs: 0 },
     );
@@ -135,6 +139,28 @@ describe('metrics', () => {
     await request(c.http).put('/v1/suppressions/gone@dest.example').set(acct.auth).send({}).expect(201);
     const afterSuppression = await scrape(relay.metricsPort!);
     expect(sample(afterSuppression, 'mailwarden_suppressions_added_total', { reason: 'manual' })).toBe(1);
+  });
+
+  it('moves the webhook delivery metric by outcome: delivered for a 200, retrying for a 503', async () => {
+    const statuses = [503, 200];
+    const receiver: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(statuses.shift() ?? 200).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = await scrape(workers.metricsPort!);
+      const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+      const hook = (await request(c.http).post('/v1/webhooks').set(acct.auth).send({ url, events: ['domain.verified'] }).expect(201)).body;
+      await request(c.http).post(`/v1/webhooks/${hook.id}/test`).set(acct.auth).expect(202);
+      const after = await eventually(() => scrape(workers.metricsPort!), {
+        until: (text) => sample(text, 'mailwarden_webhook_deliveries_total', { outcome: 'delivered' }) > sample(before, 'mailwarden_webhook_deliveries_total', { outcome: 'delivered' }),
+        message: 'the test event to be delivered after one retry',
+      });
+      expect(sample(after, 'mailwarden_webhook_deliveries_total', { outcome: 'retrying' })).toBe(sample(before, 'mailwarden_webhook_deliveries_total', { outcome: 'retrying' }) + 1);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });
 
