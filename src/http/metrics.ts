@@ -149,10 +149,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
+  /** A counter with one label, in this process's registry. */
+  const counter = <L extends string>(name: string, help: string, label: L) => new Counter<L>({ name, help, labelNames: [label], registers });
+
   return {
     registry,
     middleware,
-    checks: new Counter({ name: 'mailwarden_checks_total', help: 'DNS checks of domains by verdict', labelNames: ['verdict'] as const, registers }),
+    checks: counter('mailwarden_checks_total', 'DNS checks of domains by verdict', 'verdict'),
     checkDuration: new Histogram({
       name: 'mailwarden_check_duration_seconds',
       help: 'How long one DNS check of a domain took (all nameservers, all records)',
@@ -160,48 +163,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    dnsQueries: new Counter({
-      name: 'mailwarden_dns_queries_total',
-      help: 'DNS queries by outcome (answer, nodata, nxdomain, servfail, refused, timeout, lame, network-error)',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
-    relaySessions: new Counter({
-      name: 'mailwarden_relay_sessions_total',
-      help: 'SMTP relay sessions by listener (smtp: STARTTLS port, smtps: implicit TLS)',
-      labelNames: ['listener'] as const,
-      registers,
-    }),
-    relayReplies: new Counter({ name: 'mailwarden_relay_replies_total', help: 'SMTP relay replies by code', labelNames: ['code'] as const, registers }),
-    messages: new Counter({
-      name: 'mailwarden_messages_total',
-      help: 'Messages entering each status (queued when accepted, then as delivery moves them)',
-      labelNames: ['status'] as const,
-      registers,
-    }),
-    recipients: new Counter({
-      name: 'mailwarden_recipients_total',
-      help: 'Recipient outcomes of delivery attempts (delivered, deferred, bounced, held, failed, suppressed)',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
+    dnsQueries: counter('mailwarden_dns_queries_total', 'DNS queries by outcome (answer, nodata, nxdomain, servfail, refused, timeout, lame, network-error)', 'outcome'),
+    relaySessions: counter('mailwarden_relay_sessions_total', 'SMTP relay sessions by listener (smtp: STARTTLS port, smtps: implicit TLS)', 'listener'),
+    relayReplies: counter('mailwarden_relay_replies_total', 'SMTP relay replies by code', 'code'),
+    messages: counter('mailwarden_messages_total', 'Messages entering each status (queued when accepted, then as delivery moves them)', 'status'),
+    recipients: counter('mailwarden_recipients_total', 'Recipient outcomes of delivery attempts (delivered, deferred, bounced, held, failed, suppressed)', 'outcome'),
     deliveryLatency: new Histogram({
       name: 'mailwarden_delivery_latency_seconds',
       help: 'From acceptance by the relay to delivery, per delivered recipient',
       buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600],
       registers,
     }),
-    webhookDeliveries: new Counter({
-      name: 'mailwarden_webhook_deliveries_total',
-      help: 'Webhook delivery attempts by outcome (delivered, retrying, failed, disabled)',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
-    suppressions: new Counter({
-      name: 'mailwarden_suppressions_added_total',
-      help: 'Addresses added to suppression lists, by reason',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    webhookDeliveries: counter('mailwarden_webhook_deliveries_total', 'Webhook delivery attempts by outcome (delivered, retrying, failed, disabled)', 'outcome'),
+    suppressions: counter('mailwarden_suppressions_added_total', 'Addresses added to suppression lists, by reason', 'reason'),
   };
 }
