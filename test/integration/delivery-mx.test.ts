@@ -3,10 +3,10 @@ import type { RunningRelay } from '../../src/relay/relay.server';
 import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
+import { admittedSession } from '../support/relay-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
-import { SmtpTestClient } from '../support/smtp-client';
 import { startSinksOnOnePort, type SmtpSink } from '../support/smtp-sink';
 
 /**
@@ -76,16 +76,7 @@ describe('direct MX delivery with per-recipient status', () => {
     });
     await request(c.http).put(`/v1/domains/${d.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1'] }).expect(200);
     const user = (await request(c.http).post(`/v1/domains/${d.id}/smtp-users`).set(acct.auth).send({}).expect(201)).body;
-    const session = () =>
-      eventually(
-        async () => {
-          const conn = await SmtpTestClient.connect(relay.port);
-          if (conn.greeting.code === 220) return conn.client;
-          await conn.client.quit();
-          throw new Error(`greeted with ${conn.greeting.raw}`);
-        },
-        { message: 'the allowlist to reach the relay' },
-      );
+    const session = async () => (await admittedSession(relay.port)).client;
 
     const client = await session();
     expect((await client.login(user.username, user.password)).code).toBe(235);

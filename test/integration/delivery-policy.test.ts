@@ -4,8 +4,8 @@ import { QUEUES } from '../../src/queue/queues';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
 import { createAccount, registerDomain } from '../support/factories';
+import { admittedSession } from '../support/relay-fixture';
 import { ADMIN_KEY, createTestContainer } from '../support/services';
-import { SmtpTestClient } from '../support/smtp-client';
 import { SmtpSink, smarthostEnv } from '../support/smtp-sink';
 
 const INCLUDE = '_spf.mw.test';
@@ -80,12 +80,7 @@ async function sendingDomain(s: Service, dns: DnsFixture, name: string) {
 
 /** One message through the relay over STARTTLS and AUTH; returns its queueId. */
 async function relayMessage(s: Service, d: Awaited<ReturnType<typeof sendingDomain>>, rcpt: string): Promise<string> {
-  const { client } = await until('the allowlist to reach the relay', async () => {
-    const conn = await SmtpTestClient.connect(s.relay.port);
-    if (conn.greeting.code === 220) return conn;
-    await conn.client.quit();
-    return undefined;
-  });
+  const { client } = await admittedSession(s.relay.port);
   expect((await client.login(d.user.username, d.user.password)).code).toBe(235);
   const from = `app@${d.domain}`;
   const reply = await client.send(from, [rcpt], `From: App <${from}>\r\nTo: ${rcpt}\r\nSubject: queued before the change\r\n\r\nHello.\r\n`);

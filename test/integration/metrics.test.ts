@@ -3,9 +3,9 @@ import request from 'supertest';
 import type { RunningRelayRole, RunningWorkerRole } from '../../src/container';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
+import { admittedSession } from '../support/relay-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { createTestContainer, type TestContainer } from '../support/services';
-import { SmtpTestClient } from '../support/smtp-client';
 
 /**
  * Every mailwarden_* metric is exposed on METRICS_PORT by each role, and the ones a check
@@ -108,15 +108,7 @@ describe('metrics', () => {
 
     await request(c.http).put(`/v1/domains/${d.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1'] }).expect(200);
     const user = (await request(c.http).post(`/v1/domains/${d.id}/smtp-users`).set(acct.auth).send({}).expect(201)).body;
-    const { client } = await eventually(
-      async () => {
-        const conn = await SmtpTestClient.connect(relay.port);
-        if (conn.greeting.code === 220) return conn;
-        await conn.client.whenClosed();
-        throw new Error(`greeted with ${conn.greeting.raw}`);
-      },
-      { message: 'the allowlist to reach the relay' },
-    );
+    const { client } = await admittedSession(relay.port);
     expect((await client.login(user.username, user.password)).code).toBe(235);
     const reply = await client.send('app@shop.example.test', ['someone@dest.example'], 'From: App <app@shop.example.test>\r\nTo: someone@dest.example\r\nSubject: hi\r\n\r\nHello.\r\n');
     expect(reply.code).toBe(250);

@@ -5,6 +5,7 @@ import type { RunningRelay } from '../../src/relay/relay.server';
 import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
+import { admittedSession } from '../support/relay-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { expectMatchesDocument } from '../support/openapi';
 import { createTestContainer, type TestContainer } from '../support/services';
@@ -59,15 +60,7 @@ describe('end to end: register, publish, verify, relay over STARTTLS, DKIM-sign,
     await request(c.http).put(`/v1/domains/${d.id}/allowed-ips`).set(acct.auth).send({ cidrs: ['127.0.0.1'] }).expect(200);
     const user = (await request(c.http).post(`/v1/domains/${d.id}/smtp-users`).set(acct.auth).send({}).expect(201)).body;
 
-    const { client, greeting } = await eventually(
-      async () => {
-        const conn = await SmtpTestClient.connect(relay.port);
-        if (conn.greeting.code === 220) return conn;
-        await conn.client.quit();
-        throw new Error(`greeted with ${conn.greeting.raw}`);
-      },
-      { message: 'the allowlist to reach the relay' },
-    );
+    const { client, greeting } = await admittedSession(relay.port);
     expect(greeting.code).toBe(220);
     await client.ehlo();
     expect((await client.starttls()).code).toBe(220);

@@ -4,6 +4,7 @@ import { QUEUES } from '../../src/queue/queues';
 import type { RunningWorkers } from '../../workers';
 import { DnsFixture } from '../support/dns-fixture';
 import { eventually } from '../support/eventually';
+import { admittedSession } from '../support/relay-fixture';
 import { createAccount, registerDomain, type TestAccount } from '../support/factories';
 import { arfReport, dsnReport } from '../support/feedback-reports';
 import { expectMatchesDocument } from '../support/openapi';
@@ -44,15 +45,7 @@ describe('return path: custom MAIL FROM with VERP, and the bounce intake', () =>
 
   /** An authenticated relay session that the allowlist has let in. */
   async function relaySession(user: { username: string; password: string }) {
-    const client = await eventually(
-      async () => {
-        const conn = await SmtpTestClient.connect(relay.port);
-        if (conn.greeting.code === 220) return conn.client;
-        await conn.client.quit();
-        throw new Error(`greeted with ${conn.greeting.raw}`);
-      },
-      { message: 'the allowlist to reach the relay' },
-    );
+    const { client } = await admittedSession(relay.port);
     expect((await client.login(user.username, user.password)).code).toBe(235);
     return client;
   }

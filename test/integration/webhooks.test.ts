@@ -231,8 +231,7 @@ describe('webhook fan-out in its own job', () => {
 
   beforeAll(async () => {
     rx = await Receiver.start();
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish('_spf.mw.test', 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude('_spf.mw.test');
     // One sweep tick an hour: nothing in this test may wait for one.
     c = await createTestContainer(
       {
@@ -337,14 +336,10 @@ describe('webhooks end to end with the lifecycle', () => {
 
   beforeAll(async () => {
     rx = await Receiver.start();
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish('_spf.mw.test', 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude('_spf.mw.test');
     c = await createTestContainer(
       {
-        ...dns.env(),
-        SPF_INCLUDE_DOMAIN: '_spf.mw.test',
-        PROPAGATION_SCHEDULE: '200ms',
-        SWEEP_INTERVAL_MS: '150',
+        ...dns.fastLifecycleEnv('_spf.mw.test'),
         RECHECK_INTERVAL_MS: '300',
         CONFIRM_DELAY_MS: '400',
         WEBHOOK_ALLOW_PRIVATE: 'true',

@@ -2,6 +2,7 @@ import request from 'supertest';
 import type { RunningRelayRole } from '../../src/container';
 import { createAccount, registerDomain, type TestAccount } from './factories';
 import { createTestContainer, type TestContainer, type TestContainerOptions } from './services';
+import { eventually } from './eventually';
 import { SmtpTestClient } from './smtp-client';
 
 /** A running relay with one verified, approved domain and one SMTP user. */
@@ -69,6 +70,22 @@ export async function relaySession(port: number, ip = '127.0.0.1'): Promise<Smtp
   const { client, greeting } = await SmtpTestClient.connect(port, { localAddress: ip });
   if (greeting.code !== 220) throw new Error(`greeting from the relay: ${greeting.raw}`);
   return client;
+}
+
+/**
+ * A connection to the relay once the allowlist lets this address in: an allowlist change
+ * reaches the relay over pub/sub, so the first connections may still be refused (554).
+ */
+export function admittedSession(port: number): Promise<Awaited<ReturnType<typeof SmtpTestClient.connect>>> {
+  return eventually(
+    async () => {
+      const conn = await SmtpTestClient.connect(port);
+      if (conn.greeting.code === 220) return conn;
+      await conn.client.quit();
+      throw new Error(`greeted with ${conn.greeting.raw}`);
+    },
+    { message: 'the allowlist to reach the relay' },
+  );
 }
 
 /** A plain one-part message from `from`. */

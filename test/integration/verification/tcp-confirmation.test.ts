@@ -10,8 +10,7 @@ describe('a pass that would verify a domain is confirmed over TCP', () => {
   let acct: TestAccount;
 
   beforeAll(async () => {
-    dns = await DnsFixture.start(['example.test', 'mw.test']);
-    dns.publish(INCLUDE, 'TXT', ['v=spf1 ip4:192.0.2.0/24 -all']);
+    dns = await DnsFixture.withInclude(INCLUDE);
     c = await createTestContainer({ ...dns.env(), SPF_INCLUDE_DOMAIN: INCLUDE, CONFIRM_DELAY_MS: '0', APPROVAL_MODE: 'auto' });
     acct = await createAccount(c.http);
   });
