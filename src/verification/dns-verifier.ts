@@ -130,12 +130,11 @@ export class DnsVerifier {
       const records = (['mx', 'spf'] as const).map((purpose) => ({ purpose, status: 'temperror' as const, found: [], reason, nameservers: [], hint: null }));
       return { zone: null, records, verdict: 'temperror' };
     }
-    const transport = opts.transport ?? 'udp';
-    const asked = this.ask(found.zone, found.nameservers, outside, transport);
+    const asked = this.ask(found.zone, found.nameservers, outside, opts.transport ?? 'udp');
     const perNs = await Promise.all(
       asked.map(async (a) => {
         if ('skipped' in a) return { mx: notQueried(a.ns, a.skipped), spf: notQueried(a.ns, a.skipped) };
-        const cname = await this.cnameAt(target.subdomain, a.ns, transport);
+        const cname = await cnameAt(target.subdomain, a.ns, a.resolver);
         if (cname) return { mx: cname, spf: cname };
         const [mx, spf] = await Promise.all([
           a.resolver.mx(target.subdomain).then((r) => ({ host: a.ns.host, ip: a.ns.ip, ...evaluateReturnPathMx(r, target.mxHost) })),
@@ -155,16 +154,6 @@ export class DnsVerifier {
       }),
     );
     return { zone, records, verdict: overall(records.map((r) => r.status)) };
-  }
-
-  /** A failing verdict when the nameserver answers a CNAME at `name`; null otherwise (a lookup error is left to the record checks). */
-  private async cnameAt(name: string, ns: Nameserver, transport: 'udp' | 'tcp'): Promise<NameserverVerdict | null> {
-    const out = await this.client.query(name, 'CNAME', { host: ns.ip, port: this.options.authPort }, { recursionDesired: false, expectAuthoritative: true, transport });
-    if (out.kind !== 'answer') return null;
-    // The target is the zone owner's text: echoed only as a short, cleaned excerpt.
-    const target = excerpt(String((out.records[0] as { data: unknown }).data).replace(/\.$/, ''), 80);
-    const reason = `${name} is a CNAME (to ${target}), so the MX and TXT records a return path needs cannot sit beside it`;
-    return { host: ns.host, ip: ns.ip, status: 'fail', found: [`CNAME ${target}`], reason };
   }
 
   /** One resolver per authoritative nameserver address, or why that address is not asked. */
@@ -311,4 +300,14 @@ function returnPathSubject(target: ReturnPathTarget, purpose: 'mx' | 'spf', zone
 /** A nameserver address the check did not query: a temperror that says why. */
 function notQueried(ns: Nameserver, reason: string): NameserverVerdict {
   return { host: ns.host, ip: ns.ip, status: 'temperror', found: [], reason };
+}
+
+/** A failing verdict when the nameserver answers a CNAME at `name`; null otherwise (a lookup error is left to the record checks). */
+async function cnameAt(name: string, ns: Nameserver, resolver: DiagnosisResolver): Promise<NameserverVerdict | null> {
+  const out = await resolver.cname(name);
+  if (out.kind !== 'answer' || out.records.length === 0) return null;
+  // The target is the zone owner's text: echoed only as a short, cleaned excerpt.
+  const target = excerpt(out.records[0], 80);
+  const reason = `${name} is a CNAME (to ${target}), so the MX and TXT records a return path needs cannot sit beside it`;
+  return { host: ns.host, ip: ns.ip, status: 'fail', found: [`CNAME ${target}`], reason };
 }
